@@ -1,0 +1,104 @@
+/**
+ * The message bus port. Every service talks to Kafka through this interface only;
+ * `rdkafka.ts` (node-rdkafka / librdkafka) and `kafkajs.ts` (pure JS) are its two
+ * implementations, chosen by configuration (`CXV_KAFKA_CLIENT`). The embedded mode
+ * starts librdkafka's mock cluster in-process (`embedded.ts`) and then uses the very
+ * same implementations against its bootstrap address, so no code path exists only
+ * in one mode.
+ */
+
+export type KafkaClientKind = 'rdkafka' | 'kafkajs';
+
+/** One message to produce. `key` decides the partition (cxvitals keys by `service|region`). */
+export interface OutgoingMessage {
+  key: string;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+/** One message as consumed. Offsets are plain numbers: Kafka offsets stay far below 2^53. */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** Broker/producer timestamp in epoch ms (not the event time). */
+  timestamp: number;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** Kafka commit semantics: `offset` is the next offset to read (last processed + 1). */
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+export interface SubscribeOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts. */
+  fromBeginning: boolean;
+  /**
+   * Called with consecutive batches, never concurrently. The consumer fetches no more
+   * until the returned promise settles, which is the backpressure path: a slow or
+   * failing store stops consumption instead of growing memory. A rejected promise is
+   * retried by the caller's own logic, not by the bus: the bus stops and reports.
+   */
+  onBatch: (messages: ConsumedMessage[]) => Promise<void>;
+  /** Partitions handed to this member (after a rebalance or at start). */
+  onAssign?: (partitions: TopicPartition[]) => Promise<void> | void;
+  /** Partitions taken away; the handler should flush and commit what it owns before returning. */
+  onRevoke?: (partitions: TopicPartition[]) => Promise<void> | void;
+  /** Upper bound of messages handed to one onBatch call. */
+  maxBatchSize?: number;
+}
+
+export interface ConsumerHandle {
+  /** Commit explicit offsets (no auto-commit anywhere in cxvitals). */
+  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /** Partitions currently assigned to this member. */
+  assignment(): TopicPartition[];
+  /** Consumer lag per partition where known (high watermark − position). */
+  lag(): Promise<Array<TopicPartition & { lag: number }>>;
+  /** Stop fetching, leave the group, release resources. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface BusHealth {
+  ok: boolean;
+  client: KafkaClientKind;
+  brokers: string;
+  detail: string;
+}
+
+export interface Bus {
+  readonly client: KafkaClientKind;
+  readonly brokers: string;
+  /** Produce and resolve only once the broker acknowledged every message (acks=all). */
+  produce(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<ConsumerHandle>;
+  /** Cheap liveness check: metadata round trip with a short timeout. */
+  health(): Promise<BusHealth>;
+  /** Flush pending produces and disconnect every client this bus created. Idempotent. */
+  close(): Promise<void>;
+}
+
+export class BusError extends Error {
+  constructor(
+    readonly code: 'BUS_UNAVAILABLE' | 'BUS_PRODUCE_FAILED' | 'BUS_TIMEOUT' | 'BUS_CONSUME_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BusError';
+  }
+}
+
+export const topicForSource = (source: string): string => `cx.${source}.v1`;
+export const DLQ_TOPIC = 'cx.dlq.v1';
+export const partitionKey = (service: string, region: string): string => `${service}|${region}`;
