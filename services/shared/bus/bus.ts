@@ -56,6 +56,13 @@ export interface SubscribeOptions {
   onRevoke?: (partitions: TopicPartition[]) => Promise<void> | void;
   /** Upper bound of messages handed to one onBatch call. */
   maxBatchSize?: number;
+  /**
+   * Called once when the subscription stops by itself: `onBatch` or `onAssign` rejected,
+   * or the client hit a fatal error. By then the bus is already closing that consumer
+   * (onRevoke runs for what it owns, the member leaves the group); whether to subscribe
+   * again is the caller's decision. Without this callback the failure is only logged.
+   */
+  onError?: (error: BusError) => void;
 }
 
 export interface ConsumerHandle {

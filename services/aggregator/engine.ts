@@ -1,0 +1,302 @@
+/**
+ * Event-time tumbling windows with per-partition watermarks: pure logic, no I/O.
+ *
+ * The protocol (how the aggregator gets an exactly-once effect from at-least-once
+ * delivery), in the order things happen:
+ *
+ * 1. Every consumed message belongs to a "partition id" (`topic:partition`). Its event
+ *    time moves that partition's watermark to `max event time − outOfOrderness`. A
+ *    partition quiet for `idlePartitionMs` of wall clock advances to
+ *    `wall clock − outOfOrderness`, so quiet sources do not hold windows open.
+ * 2. An event lands in the window `[floor(t / size) · size, + size)` of its key. The
+ *    window remembers which partitions fed it and, per partition, the smallest offset
+ *    not yet written (`firstUnwrittenOffset`).
+ * 3. A window is due when the watermark of every partition that fed it has passed its
+ *    end. The runner writes due windows (a new `version` each time), then calls
+ *    `markWritten`.
+ * 4. Offsets are committed only up to `commitSafeOffsets()`: per partition, the
+ *    smallest unwritten offset of any window it fed, or one past the last consumed
+ *    offset when nothing is unwritten. So a crash loses nothing that was not written.
+ * 5. A window stays in memory after it is written until the watermark passes
+ *    `end + allowedLateness`. An event for it in that time updates it (a new version
+ *    of the same row). Later than that the window is final and the event is
+ *    `too_late`: the runner stores it in late_events.
+ * 6. After a restart, messages after the last commit are delivered again. For a window
+ *    that is already written, the runner seeds its state from the stored row together
+ *    with the last offset that row counts (`seed`); redelivered messages at or below
+ *    that offset are `already_counted` and skipped, later ones update the row.
+ */
+
+export interface Family<E, S> {
+  /** Also the source name for metrics and late events. */
+  readonly name: string;
+  create(key: string, windowStart: number): S;
+  add(state: S, event: E): void;
+}
+
+export interface WindowEntry<S = unknown> {
+  family: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  state: S;
+  /** Partitions that fed this window. */
+  partitions: Set<string>;
+  /** Per partition: the largest offset this window's state includes. */
+  lastOffset: Map<string, number>;
+  /** Per partition: smallest offset added since the last write (absent when clean). */
+  firstUnwrittenOffset: Map<string, number>;
+  /** Per partition: offsets at or below this were counted by the stored row this state was seeded from. */
+  countedUpTo: Map<string, number>;
+  dirty: boolean;
+  written: boolean;
+  version: number;
+}
+
+export type AddOutcome = 'counted' | 'late_update' | 'too_late' | 'already_counted';
+
+export interface EngineOptions {
+  windowSizeMs: number;
+  outOfOrdernessMs: number;
+  allowedLatenessMs: number;
+  idlePartitionMs: number;
+}
+
+interface PartitionClock {
+  maxEventTime: number;
+  lastActivityWall: number;
+  lastConsumedOffset: number;
+}
+
+export const windowStartOf = (eventTime: number, sizeMs: number): number => Math.floor(eventTime / sizeMs) * sizeMs;
+
+export class WindowEngine {
+  private readonly families = new Map<string, Family<unknown, unknown>>();
+  private readonly windows = new Map<string, WindowEntry>();
+  private readonly partitions = new Map<string, PartitionClock>();
+  private lastVersion = 0;
+
+  constructor(private readonly options: EngineOptions) {}
+
+  register<E, S>(family: Family<E, S>): void {
+    this.families.set(family.name, family as Family<unknown, unknown>);
+  }
+
+  private static id(family: string, key: string, windowStart: number): string {
+    return `${family}\u0000${key}\u0000${windowStart}`;
+  }
+
+  /** Record that `offset` of `partition` was consumed (every message, whatever it was). */
+  consumed(partition: string, offset: number, wallNow: number): void {
+    const clock = this.clock(partition, wallNow);
+    clock.lastConsumedOffset = Math.max(clock.lastConsumedOffset, offset);
+    clock.lastActivityWall = wallNow;
+  }
+
+  private clock(partition: string, wallNow: number): PartitionClock {
+    let clock = this.partitions.get(partition);
+    if (!clock) {
+      clock = { maxEventTime: Number.NEGATIVE_INFINITY, lastActivityWall: wallNow, lastConsumedOffset: -1 };
+      this.partitions.set(partition, clock);
+    }
+    return clock;
+  }
+
+  /** The partition's watermark: event time before which it has (probably) delivered everything. */
+  watermark(partition: string, wallNow: number): number {
+    const clock = this.partitions.get(partition);
+    if (!clock) return Number.NEGATIVE_INFINITY;
+    const byEvents = clock.maxEventTime - this.options.outOfOrdernessMs;
+    if (wallNow - clock.lastActivityWall >= this.options.idlePartitionMs) {
+      return Math.max(byEvents, wallNow - this.options.outOfOrdernessMs);
+    }
+    return byEvents;
+  }
+
+  /** Adds one event. The watermark moves only after the event is placed, so it never makes itself late. */
+  add<E>(
+    familyName: string,
+    key: string,
+    eventTime: number,
+    partition: string,
+    offset: number,
+    event: E,
+    wallNow: number,
+  ): AddOutcome {
+    const family = this.families.get(familyName);
+    if (!family) throw new Error(`No window family named ${familyName}`);
+    const clock = this.clock(partition, wallNow);
+    const windowStart = windowStartOf(eventTime, this.options.windowSizeMs);
+    const windowEnd = windowStart + this.options.windowSizeMs;
+    const id = WindowEngine.id(familyName, key, windowStart);
+    let entry = this.windows.get(id);
+    const watermark = this.watermark(partition, wallNow);
+    if (entry?.countedUpTo.has(partition) && offset <= (entry.countedUpTo.get(partition) ?? -1)) {
+      this.touch(clock, eventTime, offset, wallNow);
+      return 'already_counted';
+    }
+    if (windowEnd + this.options.allowedLatenessMs <= watermark) {
+      this.touch(clock, eventTime, offset, wallNow);
+      return 'too_late';
+    }
+    if (!entry) {
+      entry = {
+        family: familyName,
+        key,
+        windowStart,
+        windowEnd,
+        state: family.create(key, windowStart),
+        partitions: new Set(),
+        lastOffset: new Map(),
+        firstUnwrittenOffset: new Map(),
+        countedUpTo: new Map(),
+        dirty: false,
+        written: false,
+        version: 0,
+      };
+      this.windows.set(id, entry);
+    }
+    family.add(entry.state, event);
+    entry.partitions.add(partition);
+    entry.lastOffset.set(partition, Math.max(entry.lastOffset.get(partition) ?? -1, offset));
+    if (!entry.firstUnwrittenOffset.has(partition)) entry.firstUnwrittenOffset.set(partition, offset);
+    entry.dirty = true;
+    this.touch(clock, eventTime, offset, wallNow);
+    return entry.written || windowEnd <= watermark ? 'late_update' : 'counted';
+  }
+
+  private touch(clock: PartitionClock, eventTime: number, offset: number, wallNow: number): void {
+    clock.maxEventTime = Math.max(clock.maxEventTime, eventTime);
+    clock.lastConsumedOffset = Math.max(clock.lastConsumedOffset, offset);
+    clock.lastActivityWall = wallNow;
+  }
+
+  /** Is a window of this key and start held in memory? */
+  has(familyName: string, key: string, windowStart: number): boolean {
+    return this.windows.has(WindowEngine.id(familyName, key, windowStart));
+  }
+
+  /**
+   * Installs a window already stored (after a restart or a rebalance): its state as
+   * read back, its version, and per partition the last offset the row counts.
+   */
+  seed<S>(
+    familyName: string,
+    key: string,
+    windowStart: number,
+    state: S,
+    version: number,
+    countedUpTo: Map<string, number>,
+  ): void {
+    const id = WindowEngine.id(familyName, key, windowStart);
+    if (this.windows.has(id)) return;
+    this.windows.set(id, {
+      family: familyName,
+      key,
+      windowStart,
+      windowEnd: windowStart + this.options.windowSizeMs,
+      state,
+      partitions: new Set(countedUpTo.keys()),
+      lastOffset: new Map(countedUpTo),
+      firstUnwrittenOffset: new Map(),
+      countedUpTo,
+      dirty: false,
+      written: true,
+      version,
+    });
+    this.lastVersion = Math.max(this.lastVersion, version);
+  }
+
+  /**
+   * Marks windows dirty without new events (a maintenance declaration changed how
+   * their results classify). `holdOffset` keeps that message's offset uncommitted
+   * until the windows are rewritten.
+   */
+  markDirty(
+    match: (entry: WindowEntry) => boolean,
+    hold?: { partition: string; offset: number },
+  ): number {
+    let marked = 0;
+    for (const entry of this.windows.values()) {
+      if (!match(entry)) continue;
+      entry.dirty = true;
+      if (hold && !entry.firstUnwrittenOffset.has(hold.partition)) {
+        entry.firstUnwrittenOffset.set(hold.partition, hold.offset);
+      }
+      marked += 1;
+    }
+    return marked;
+  }
+
+  /** Dirty windows whose every feeding partition's watermark passed their end (or all dirty ones when `force`). */
+  due(wallNow: number, force = false): WindowEntry[] {
+    const out: WindowEntry[] = [];
+    for (const entry of this.windows.values()) {
+      if (!entry.dirty) continue;
+      if (force || this.closed(entry, wallNow)) out.push(entry);
+    }
+    return out.sort((a, b) => a.windowStart - b.windowStart);
+  }
+
+  private closed(entry: WindowEntry, wallNow: number): boolean {
+    for (const p of entry.partitions) if (this.watermark(p, wallNow) < entry.windowEnd) return false;
+    return entry.partitions.size > 0 || entry.written;
+  }
+
+  /** The version the next write of this window gets: increasing, and above any stored one. */
+  nextVersion(wallNow: number): number {
+    this.lastVersion = Math.max(this.lastVersion + 1, wallNow * 1000);
+    return this.lastVersion;
+  }
+
+  markWritten(entries: WindowEntry[], versions: number[]): void {
+    entries.forEach((entry, i) => {
+      entry.dirty = false;
+      entry.written = true;
+      entry.version = versions[i] ?? entry.version;
+      entry.firstUnwrittenOffset.clear();
+    });
+  }
+
+  /** Drops written windows that no event can change any more. Returns how many. */
+  evict(wallNow: number): number {
+    let evicted = 0;
+    for (const [id, entry] of this.windows) {
+      if (entry.dirty || !entry.written) continue;
+      let final = true;
+      for (const p of entry.partitions) {
+        if (this.watermark(p, wallNow) < entry.windowEnd + this.options.allowedLatenessMs) final = false;
+      }
+      if (final) {
+        this.windows.delete(id);
+        evicted += 1;
+      }
+    }
+    return evicted;
+  }
+
+  /** Per partition, the offset it is safe to commit (next to read after a crash). */
+  commitSafeOffsets(): Map<string, number> {
+    const safe = new Map<string, number>();
+    for (const [p, clock] of this.partitions) safe.set(p, clock.lastConsumedOffset + 1);
+    for (const entry of this.windows.values()) {
+      for (const [p, offset] of entry.firstUnwrittenOffset) {
+        safe.set(p, Math.min(safe.get(p) ?? offset, offset));
+      }
+    }
+    return safe;
+  }
+
+  /** Forgets partitions taken away by a rebalance, with every window only they fed. */
+  release(partitionIds: Iterable<string>): void {
+    const gone = new Set(partitionIds);
+    for (const p of gone) this.partitions.delete(p);
+    for (const [id, entry] of this.windows) {
+      if ([...entry.partitions].every((p) => gone.has(p))) this.windows.delete(id);
+    }
+  }
+
+  get size(): number {
+    return this.windows.size;
+  }
+}

@@ -1,0 +1,131 @@
+import {
+  type AvailabilityCounts,
+  addCounts,
+  maintenanceCover,
+  zeroAvailabilityCounts,
+} from '../../shared/kpi/availability.ts';
+import type { ProbeRecord } from '../../shared/sources/probe.ts';
+import type { Family } from '../engine.ts';
+import type { MaintenanceRegistry } from '../maintenance-registry.ts';
+
+/**
+ * The probe KPI family: per (service, region, minute) the attempts and successes, split
+ * by maintenance cover. Results are kept (time, attempts, successes) until the window
+ * is final, because a maintenance declaration that arrives after them must still be
+ * able to re-classify them; `base` holds counts read back from the store after a
+ * restart, already classified.
+ */
+export interface ProbeWindowState {
+  service: string;
+  region: string;
+  base: AvailabilityCounts;
+  baseSamples: number;
+  times: number[];
+  attempts: number[];
+  successes: number[];
+}
+
+export const PROBE_TABLE = 'probe_kpi_1m';
+
+export const probeKey = (service: string, region: string): string => `${service}|${region}`;
+
+export function splitProbeKey(key: string): { service: string; region: string } {
+  const cut = key.indexOf('|');
+  return { service: key.slice(0, cut), region: key.slice(cut + 1) };
+}
+
+export const probeFamily: Family<ProbeRecord, ProbeWindowState> = {
+  name: 'probe',
+  create(key) {
+    const { service, region } = splitProbeKey(key);
+    return { service, region, base: zeroAvailabilityCounts(), baseSamples: 0, times: [], attempts: [], successes: [] };
+  },
+  add(state, event) {
+    state.times.push(event.ts);
+    state.attempts.push(event.attempts);
+    state.successes.push(event.successes);
+  },
+};
+
+/** Counts of a window under the maintenance known now. */
+export function classify(state: ProbeWindowState, registry: MaintenanceRegistry): AvailabilityCounts {
+  const counts = addCounts(zeroAvailabilityCounts(), state.base);
+  const windows = [...registry.forService(state.service)];
+  for (let i = 0; i < state.times.length; i += 1) {
+    const a = state.attempts[i] ?? 0;
+    const s = state.successes[i] ?? 0;
+    counts.attempts += a;
+    counts.successes += s;
+    const cover = windows.length === 0 ? 'none' : maintenanceCover(state.times[i] ?? 0, state.service, state.region, windows);
+    if (cover === 'planned') {
+      counts.plannedAttempts += a;
+      counts.plannedSuccesses += s;
+    } else if (cover === 'retroactive') {
+      counts.retroAttempts += a;
+      counts.retroSuccesses += s;
+    }
+  }
+  return counts;
+}
+
+export interface ProbeRow {
+  service: string;
+  region: string;
+  window_start: number;
+  samples: number;
+  attempts: number;
+  successes: number;
+  planned_attempts: number;
+  planned_successes: number;
+  retro_attempts: number;
+  retro_successes: number;
+  version: number;
+  bus_epoch: string;
+  source_partition: number;
+  last_offset: number;
+}
+
+export function toProbeRow(
+  state: ProbeWindowState,
+  windowStart: number,
+  registry: MaintenanceRegistry,
+  meta: { version: number; busEpoch: string; partition: number; lastOffset: number },
+): ProbeRow {
+  const c = classify(state, registry);
+  return {
+    service: state.service,
+    region: state.region,
+    window_start: windowStart,
+    samples: state.baseSamples + state.times.length,
+    attempts: c.attempts,
+    successes: c.successes,
+    planned_attempts: c.plannedAttempts,
+    planned_successes: c.plannedSuccesses,
+    retro_attempts: c.retroAttempts,
+    retro_successes: c.retroSuccesses,
+    version: meta.version,
+    bus_epoch: meta.busEpoch,
+    source_partition: meta.partition,
+    last_offset: meta.lastOffset,
+  };
+}
+
+/** State for a window read back from the store: its counts become the classified base. */
+export function probeStateFromRow(row: ProbeRow): ProbeWindowState {
+  return {
+    service: row.service,
+    region: row.region,
+    base: {
+      attempts: Number(row.attempts),
+      successes: Number(row.successes),
+      plannedAttempts: Number(row.planned_attempts),
+      plannedSuccesses: Number(row.planned_successes),
+      retroAttempts: Number(row.retro_attempts),
+      retroSuccesses: Number(row.retro_successes),
+    },
+    baseSamples: Number(row.samples),
+    times: [],
+    attempts: [],
+    successes: [],
+  };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Fields every event shares (design doc, "Events"). */
+
+const MIN_TS = Date.UTC(2000, 0, 1);
+const MAX_TS = Date.UTC(2100, 0, 1);
+
+/** Event time: ISO-8601 with an offset (or Z), or epoch milliseconds. Normalised to epoch ms. */
+export const timestamp = z
+  .union([
+    z.number().int({ message: 'must be whole epoch milliseconds' }),
+    z.iso.datetime({ offset: true, message: 'must be ISO-8601 with an offset, e.g. 2026-11-23T10:00:00Z' }),
+  ])
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
+  .refine((ms) => ms >= MIN_TS && ms < MAX_TS, { message: 'must lie between the years 2000 and 2100' });
+
+export const name = (max = 128) =>
+  z
+    .string()
+    .trim()
+    .min(1, { message: 'must not be empty' })
+    .max(max, { message: `must be at most ${max} characters` });
+
+export const origin = z.enum(['customer', 'network', 'partner', 'manager']);
+
+export const commonFields = {
+  eventId: name(256),
+  ts: timestamp,
+  service: name(),
+  region: name(),
+  segment: name().optional(),
+  origin: origin.optional(),
+};
+
+export interface FieldError {
+  /** Position of the event in the request body (0-based). */
+  index: number;
+  /** Dotted field path, e.g. `attempts` or `body` for an unparsable line. */
+  field: string;
+  code: string;
+  message: string;
+}
+
+export function fieldErrors(index: number, error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    index,
+    field: issue.path.length > 0 ? issue.path.map(String).join('.') : '(event)',
+    code: issue.code,
+    message: issue.message,
+  }));
+}

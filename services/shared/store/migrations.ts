@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.ts';
+import { type Store, StoreError } from './store.ts';
+
+/**
+ * Ordered, idempotent migrations from `sql/NNNN_name.sql`. The `sql/` folder is the one
+ * place that owns the schema. Each file is applied once and recorded in
+ * `schema_migrations` with its checksum; every statement is written to be safe to run
+ * again (`IF NOT EXISTS`), so a crash half-way through a file re-runs cleanly.
+ * A file whose text changed after it was applied is refused: add a new file instead.
+ *
+ * Statements are separated by a line that ends with `;`. `{{db}}` stands for the
+ * configured database.
+ */
+
+export const SQL_DIR = fileURLToPath(new URL('../../../sql/', import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  checksum: string;
+  statements: string[];
+}
+
+export function parseMigration(fileName: string, text: string, database: string): Migration {
+  const match = /^(\d{4})_([a-z0-9_]+)\.sql$/.exec(fileName);
+  if (!match) {
+    throw new StoreError('STORE_MIGRATION_FAILED', `Migration file ${fileName} must be named NNNN_lower_snake.sql`);
+  }
+  const statements = text
+    .replace(/^\s*--.*$/gm, '')
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => s.replaceAll('{{db}}', database));
+  return {
+    version: Number(match[1]),
+    name: match[2] ?? fileName,
+    checksum: createHash('sha256').update(text).digest('hex'),
+    statements,
+  };
+}
+
+export async function loadMigrations(database: string, dir = SQL_DIR): Promise<Migration[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const migrations = await Promise.all(
+    files.map(async (f) => parseMigration(f, await readFile(path.join(dir, f), 'utf8'), database)),
+  );
+  const seen = new Set<number>();
+  for (const m of migrations) {
+    if (seen.has(m.version)) throw new StoreError('STORE_MIGRATION_FAILED', `Two migrations share version ${m.version}`);
+    seen.add(m.version);
+  }
+  return migrations;
+}
+
+export interface MigrationReport {
+  applied: string[];
+  alreadyApplied: number;
+}
+
+export async function migrate(store: Store, log: Logger, dir = SQL_DIR): Promise<MigrationReport> {
+  const migrations = await loadMigrations(store.database, dir);
+  await store.command(
+    `CREATE TABLE IF NOT EXISTS ${store.table('schema_migrations')} (
+       version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+     ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  );
+  const done = await store.query<{ version: number; name: string; checksum: string }>(
+    `SELECT version, name, checksum FROM ${store.table('schema_migrations')} FINAL`,
+  );
+  const doneByVersion = new Map(done.map((d) => [Number(d.version), d]));
+  const report: MigrationReport = { applied: [], alreadyApplied: 0 };
+  for (const m of migrations) {
+    const previous = doneByVersion.get(m.version);
+    if (previous) {
+      if (previous.checksum !== m.checksum) {
+        throw new StoreError(
+          'STORE_MIGRATION_FAILED',
+          `Migration ${m.version}_${m.name} changed after it was applied (checksum differs). Restore the file and add a new migration for the change.`,
+        );
+      }
+      report.alreadyApplied += 1;
+      continue;
+    }
+    for (const statement of m.statements) {
+      try {
+        await store.command(statement);
+      } catch (err) {
+        throw new StoreError(
+          'STORE_MIGRATION_FAILED',
+          `Migration ${m.version}_${m.name} failed: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+    }
+    await store.insert('schema_migrations', [{ version: m.version, name: m.name, checksum: m.checksum }]);
+    report.applied.push(`${String(m.version).padStart(4, '0')}_${m.name}`);
+    log.info({ version: m.version, name: m.name }, 'migration applied');
+  }
+  return report;
+}

@@ -1,0 +1,157 @@
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import type { Logger } from '../log.ts';
+
+/**
+ * The analytical store port: ClickHouse through `@clickhouse/client`, either over
+ * HTTP (a server or cluster) or in-process through chDB (embedded mode). Both are the
+ * same client object with the same SQL; only the connection differs.
+ *
+ * Values are always bound as query parameters (`{name:Type}`), never concatenated.
+ * Table names are qualified with the configured database (`store.table('x')`),
+ * because chDB's connection ignores the client's `database` option; the database
+ * name is a validated identifier from configuration, never user input.
+ */
+
+export interface StoreOptions {
+  mode: 'embedded' | 'external';
+  url?: string | undefined;
+  user?: string;
+  password?: string;
+  database: string;
+  dataDir?: string;
+  log: Logger;
+}
+
+export type QueryParams = Record<string, unknown>;
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'STORE_UNAVAILABLE' | 'STORE_QUERY_FAILED' | 'STORE_INSERT_FAILED' | 'STORE_MIGRATION_FAILED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export interface Store {
+  readonly mode: 'embedded' | 'external';
+  readonly database: string;
+  /** Where the data lives: the chDB folder or the server URL (without credentials). */
+  readonly location: string;
+  /** `database.name`, for SQL text. */
+  table(name: string): string;
+  query<T>(sql: string, params?: QueryParams): Promise<T[]>;
+  command(sql: string, params?: QueryParams): Promise<void>;
+  insert(table: string, rows: readonly object[]): Promise<void>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return code ? `${err.message.split('\n')[0]} (ClickHouse code ${String(code)})` : (err.message.split('\n')[0] ?? '');
+  }
+  return String(err);
+}
+
+class ClickHouseStore implements Store {
+  private closed = false;
+  constructor(
+    private readonly client: ClickHouseClient,
+    readonly mode: 'embedded' | 'external',
+    readonly database: string,
+    readonly location: string,
+  ) {}
+
+  table(name: string): string {
+    return `${this.database}.${name}`;
+  }
+
+  async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    try {
+      const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+      return (await result.json()) as T[];
+    } catch (err) {
+      throw new StoreError('STORE_QUERY_FAILED', `ClickHouse query failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  async command(sql: string, params: QueryParams = {}): Promise<void> {
+    try {
+      await this.client.command({ query: sql, query_params: params });
+    } catch (err) {
+      throw new StoreError('STORE_QUERY_FAILED', `ClickHouse command failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  async insert(table: string, rows: readonly object[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' });
+    } catch (err) {
+      throw new StoreError('STORE_INSERT_FAILED', `Insert into ${table} failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      const r = await this.client.ping();
+      return r.success;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+}
+
+/** Opens the store and makes sure the database exists. Migrations are separate (`migrate`). */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  let client: ClickHouseClient;
+  let location: string;
+  if (options.mode === 'embedded') {
+    if (!options.dataDir) throw new StoreError('STORE_UNAVAILABLE', 'Embedded store needs a data directory (CXV_DATA_DIR).');
+    // chDB is a ~540 MB native library: load it only when embedded mode asks for it.
+    const { createChdbConnection } = await import('chdb/connection');
+    const connection = createChdbConnection({ path: options.dataDir });
+    client = createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+    location = options.dataDir;
+  } else {
+    if (!options.url) throw new StoreError('STORE_UNAVAILABLE', 'External store needs CLICKHOUSE_URL.');
+    client = createClient({
+      url: options.url,
+      username: options.user ?? 'default',
+      password: options.password ?? '',
+      database: 'default',
+      request_timeout: 30_000,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+    const u = new URL(options.url);
+    u.username = '';
+    u.password = '';
+    location = u.toString();
+  }
+  const store = new ClickHouseStore(client, options.mode, options.database, location);
+  try {
+    await store.command(`CREATE DATABASE IF NOT EXISTS ${options.database}`);
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw new StoreError(
+      'STORE_UNAVAILABLE',
+      options.mode === 'embedded'
+        ? `Cannot open embedded ClickHouse (chDB) at ${location}: ${describeError(err)}. Is another cxvitals process using this CXV_DATA_DIR? chDB allows one data path per process.`
+        : `Cannot reach ClickHouse at ${location}: ${describeError(err)}. Check CLICKHOUSE_URL, CLICKHOUSE_USER and CLICKHOUSE_PASSWORD.`,
+      { cause: err },
+    );
+  }
+  options.log.info({ mode: options.mode, location, database: options.database }, 'store open');
+  return store;
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { type Family, WindowEngine } from '../../services/aggregator/engine.ts';
+
+/** A family that sums numbers, to test windowing alone. */
+const sum: Family<number, { total: number }> = {
+  name: 'sum',
+  create: () => ({ total: 0 }),
+  add: (s, n) => {
+    s.total += n;
+  },
+};
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
+
+function engine(overrides: Partial<ConstructorParameters<typeof WindowEngine>[0]> = {}) {
+  const e = new WindowEngine({ windowSizeMs: MIN, outOfOrdernessMs: 5000, allowedLatenessMs: 2 * MIN, idlePartitionMs: 10_000, ...overrides });
+  e.register(sum);
+  return e;
+}
+
+const totals = (entries: ReturnType<WindowEngine['due']>) =>
+  entries.map((e) => [e.key, e.windowStart - T0, (e.state as { total: number }).total]);
+
+describe('WindowEngine', () => {
+  it('closes a window only when the watermark (max event time − out-of-orderness) passes its end', () => {
+    const e = engine();
+    const wall = T0; // wall clock far from idle
+    e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, wall);
+    e.add('sum', 'k', T0 + 30_000, 'p:0', 1, 2, wall);
+    e.add('sum', 'k', T0 + 64_999, 'p:0', 2, 4, wall); // watermark 59 999: not yet
+    expect(e.due(wall)).toEqual([]);
+    e.add('sum', 'k', T0 + 65_000, 'p:0', 3, 8, wall); // watermark 60 000 = end: closes
+    expect(totals(e.due(wall))).toEqual([['k', 0, 3]]);
+  });
+
+  it('counts an out-of-order event within the bound in its own window', () => {
+    const e = engine();
+    e.add('sum', 'k', T0 + 62_000, 'p:0', 0, 1, T0);
+    expect(e.add('sum', 'k', T0 + 58_000, 'p:0', 1, 10, T0)).toBe('counted');
+    e.add('sum', 'k', T0 + 70_000, 'p:0', 2, 100, T0);
+    expect(totals(e.due(T0))).toEqual([['k', 0, 10]]);
+  });
+
+  it('updates a written window within the allowed lateness (new version), and refuses later events', () => {
+    const e = engine();
+    e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, T0);
+    e.add('sum', 'k', T0 + 66_000, 'p:0', 1, 1, T0);
+    const first = e.due(T0);
+    const v1 = e.nextVersion(T0);
+    e.markWritten(first, [v1]);
+    expect(e.add('sum', 'k', T0 + 2000, 'p:0', 2, 5, T0)).toBe('late_update');
+    const again = e.due(T0);
+    expect(totals(again)).toEqual([['k', 0, 6]]);
+    const v2 = e.nextVersion(T0);
+    expect(v2).toBeGreaterThan(v1);
+    e.markWritten(again, [v2]);
+    // Watermark moves to end + lateness: the window is final and leaves memory.
+    e.add('sum', 'k', T0 + MIN + 2 * MIN + 5000, 'p:0', 3, 1, T0);
+    expect(e.add('sum', 'k', T0 + 3000, 'p:0', 4, 7, T0)).toBe('too_late');
+    e.markWritten(e.due(T0), [e.nextVersion(T0)]);
+    expect(e.evict(T0)).toBeGreaterThanOrEqual(1);
+    expect(e.has('sum', 'k', T0)).toBe(false);
+  });
+
+  it('a window fed by two partitions waits for both watermarks', () => {
+    const e = engine();
+    e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, T0);
+    e.add('sum', 'k', T0 + 2000, 'p:1', 0, 1, T0);
+    e.add('sum', 'x', T0 + 120_000, 'p:0', 1, 1, T0);
+    expect(e.due(T0)).toEqual([]);
+    e.add('sum', 'y', T0 + 120_000, 'p:1', 1, 1, T0);
+    expect(totals(e.due(T0))).toEqual([['k', 0, 2]]);
+  });
+
+  it('an idle partition advances by wall clock after the idle timeout', () => {
+    const e = engine();
+    e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, T0 + 1000);
+    expect(e.due(T0 + 9000)).toEqual([]);
+    // 10 s of silence: watermark = wall clock − 5 s.
+    expect(e.due(T0 + 64_000)).toEqual([]);
+    expect(totals(e.due(T0 + 65_000))).toEqual([['k', 0, 1]]);
+  });
+
+  it('commits only below the first unwritten offset of each partition', () => {
+    const e = engine();
+    e.add('sum', 'a', T0 + 1000, 'p:0', 10, 1, T0);
+    e.add('sum', 'b', T0 + 61_000, 'p:0', 11, 1, T0);
+    e.add('sum', 'a', T0 + 2000, 'p:0', 12, 1, T0);
+    e.add('sum', 'c', T0 + 70_000, 'p:0', 13, 1, T0);
+    expect(e.commitSafeOffsets().get('p:0')).toBe(10);
+    const due = e.due(T0); // window a@0 closes (watermark 65 s); b@60 s does not
+    expect(totals(due)).toEqual([['a', 0, 2]]);
+    e.markWritten(due, [e.nextVersion(T0)]);
+    expect(e.commitSafeOffsets().get('p:0')).toBe(11);
+    e.markWritten(e.due(T0, true), [1, 2]);
+    expect(e.commitSafeOffsets().get('p:0')).toBe(14);
+  });
+
+  it('after a seed from the store, redelivered offsets it counts are skipped and later ones add to it', () => {
+    const e = engine();
+    e.seed('sum', 'k', T0, { total: 40 }, 7, new Map([['p:0', 20]]));
+    expect(e.add('sum', 'k', T0 + 1000, 'p:0', 19, 5, T0)).toBe('already_counted');
+    expect(e.add('sum', 'k', T0 + 1000, 'p:0', 20, 5, T0)).toBe('already_counted');
+    expect(e.add('sum', 'k', T0 + 1000, 'p:0', 21, 2, T0)).toBe('late_update');
+    expect(totals(e.due(T0, true))).toEqual([['k', 0, 42]]);
+    expect(e.nextVersion(T0)).toBeGreaterThan(7);
+  });
+
+  it('markDirty holds the offset of the message that caused it until the rewrite', () => {
+    const e = engine();
+    e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, T0);
+    e.markWritten(e.due(T0, true), [1]);
+    e.consumed('m:0', 5, T0);
+    expect(e.commitSafeOffsets().get('m:0')).toBe(6);
+    expect(e.markDirty((w) => w.key === 'k', { partition: 'm:0', offset: 5 })).toBe(1);
+    expect(e.commitSafeOffsets().get('m:0')).toBe(5);
+    e.markWritten(e.due(T0, true), [2]);
+    expect(e.commitSafeOffsets().get('m:0')).toBe(6);
+  });
+});
