@@ -103,6 +103,7 @@ export class Aggregator {
       `SELECT service, region, toUnixTimestamp64Milli(max(window_start)) AS last FROM ${this.o.store.table(PROBE_TABLE)} GROUP BY service, region`,
     );
     for (const r of stored) this.storedUpTo.set(probeKey(r.service, r.region), Number(r.last));
+    await this.o.bus.ensureTopics([...this.topics, DLQ_TOPIC]);
     this.consumer = await this.o.bus.subscribe({
       groupId: this.o.groupId ?? AGGREGATOR_GROUP,
       topics: this.topics,
@@ -176,7 +177,15 @@ export class Aggregator {
       const pid = partitionId(message.topic, message.partition);
       if (source === 'probe') {
         const probe = record as unknown as ProbeRecord;
-        const outcome = this.engine.add('probe', probeKey(probe.service, probe.region), probe.ts, pid, message.offset, probe, wallNow);
+        const outcome = this.engine.add(
+          'probe',
+          probeKey(probe.service, probe.region),
+          probe.ts,
+          pid,
+          message.offset,
+          probe,
+          wallNow,
+        );
         this.count('probe', outcome);
         if (outcome === 'too_late') {
           const watermark = this.engine.watermark(pid, wallNow);
@@ -284,7 +293,10 @@ export class Aggregator {
 
   private async deadLetter(message: ConsumedMessage, source: string, reason: string): Promise<void> {
     this.count(source, 'dead_lettered');
-    this.o.log.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason }, 'message dead-lettered');
+    this.o.log.warn(
+      { topic: message.topic, partition: message.partition, offset: message.offset, reason },
+      'message dead-lettered',
+    );
     const value = Buffer.from(
       JSON.stringify({
         reason,

@@ -212,10 +212,7 @@ export class WindowEngine {
    * their results classify). `holdOffset` keeps that message's offset uncommitted
    * until the windows are rewritten.
    */
-  markDirty(
-    match: (entry: WindowEntry) => boolean,
-    hold?: { partition: string; offset: number },
-  ): number {
+  markDirty(match: (entry: WindowEntry) => boolean, hold?: { partition: string; offset: number }): number {
     let marked = 0;
     for (const entry of this.windows.values()) {
       if (!match(entry)) continue;

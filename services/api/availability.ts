@@ -110,13 +110,13 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
     anyRegion: q.region === undefined ? 1 : 0,
     from: q.from,
     to: q.to,
-    step: q.stepSec,
+    stepMs: q.stepSec * 1000,
   };
   const sums = `sum(samples) AS samples, sum(attempts) AS attempts, sum(successes) AS successes,
     sum(planned_attempts) AS planned_attempts, sum(planned_successes) AS planned_successes,
     sum(retro_attempts) AS retro_attempts, sum(retro_successes) AS retro_successes`;
   const rows = await store.query<CountsRow>(
-    `SELECT toUnixTimestamp64Milli(toStartOfInterval(window_start, toIntervalSecond({step:UInt32}))) AS bucket, ${sums}
+    `SELECT intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket, ${sums}
      FROM ${store.table('probe_kpi_1m')} FINAL
      WHERE service = {service:String} AND ({anyRegion:UInt8} = 1 OR region = {region:String})
        AND window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})

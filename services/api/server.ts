@@ -1,5 +1,5 @@
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
@@ -8,8 +8,8 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { registerIngestRoutes } from '../ingest/routes.ts';
 import type { IngestService } from '../ingest/ingest.ts';
+import { registerIngestRoutes } from '../ingest/routes.ts';
 import type { Bus } from '../shared/bus/bus.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -44,8 +44,9 @@ const boolParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'tr
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log,
-    disableRequestLogging: true,
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // Per-request logs would drown the structured log under dashboard polling; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -118,7 +119,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     '/api/v1/availability',
     {
       schema: {
-        summary: 'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
+        summary:
+          'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
         querystring: z.object({
           service: z.string().min(1).max(128),
           region: z.string().min(1).max(128).optional(),
@@ -134,7 +136,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       const to = q.to ?? Date.now();
       const from = q.from ?? to - 3600_000;
       const problem = checkRange(from, to, q.step);
-      if (problem) throw new HttpError(400, 'INVALID_REQUEST', `Invalid querystring: ${problem.field} ${problem.message}`, [problem]);
+      if (problem)
+        throw new HttpError(400, 'INVALID_REQUEST', `Invalid querystring: ${problem.field} ${problem.message}`, [problem]);
       return readAvailability(deps.store, {
         service: q.service,
         region: q.region,

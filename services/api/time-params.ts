@@ -21,11 +21,7 @@ export const instant = z
 
 export const MAX_BUCKETS = 10_000;
 
-export function checkRange(
-  from: number,
-  to: number,
-  stepSec: number,
-): { field: string; message: string } | undefined {
+export function checkRange(from: number, to: number, stepSec: number): { field: string; message: string } | undefined {
   if (to <= from) return { field: 'to', message: 'must be after from' };
   if ((to - from) / (stepSec * 1000) > MAX_BUCKETS) {
     return { field: 'step', message: `would give more than ${MAX_BUCKETS} buckets for this range; use a coarser step` };

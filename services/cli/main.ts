@@ -41,7 +41,9 @@ program
       `  ClickHouse    ${config.clickhouse.mode === 'embedded' ? `embedded chDB, data in ${config.dataDir}` : `external at ${pipeline.store.location}`}`,
       `  simulator     ${config.simulate ? 'on (CXV_SIMULATE=0 turns it off)' : 'off'}`,
       ...(config.kafka.mode === 'embedded' || config.clickhouse.mode === 'embedded'
-        ? ['  WARNING       embedded demo mode: ingest needs no credentials and Kafka keeps data in memory only. Not for production.']
+        ? [
+            '  WARNING       embedded demo mode: ingest needs no credentials and Kafka keeps data in memory only. Not for production.',
+          ]
         : []),
       'Press Ctrl-C to stop (open windows are flushed first).',
       '',

@@ -20,7 +20,9 @@ export function parseEventsBody(text: string, format: 'json' | 'ndjson'): Parsed
     } catch (err) {
       return {
         items: [],
-        errors: [{ index: 0, field: '(body)', code: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}` }],
+        errors: [
+          { index: 0, field: '(body)', code: 'invalid_json', message: `body is not valid JSON: ${(err as Error).message}` },
+        ],
         count: 1,
       };
     }

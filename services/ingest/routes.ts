@@ -22,9 +22,7 @@ const ingestResponse = z.object({
   received: z.number().int(),
   accepted: z.number().int(),
   rejected: z.number().int(),
-  errors: z.array(
-    z.object({ index: z.number().int(), field: z.string(), code: z.string(), message: z.string() }),
-  ),
+  errors: z.array(z.object({ index: z.number().int(), field: z.string(), code: z.string(), message: z.string() })),
 });
 
 export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService): void {

@@ -107,12 +107,25 @@ export class Simulator {
     const retro = { service: pick(SIM_SERVICES), region: pick(SIM_REGIONS) };
     this.outages.push({ service: retro.service, region: retro.region, startMs: at + 7 * MINUTE, endMs: at + 9 * MINUTE });
     // Declared a minute after it began: reported as retroactive, not excused by default.
-    this.pendingDeclarations.push({ ...retro, start: at + 7 * MINUTE, end: at + 9 * MINUTE, declareAt: at + 8 * MINUTE, id: `retro-${this.cycle}` });
+    this.pendingDeclarations.push({
+      ...retro,
+      start: at + 7 * MINUTE,
+      end: at + 9 * MINUTE,
+      declareAt: at + 8 * MINUTE,
+      id: `retro-${this.cycle}`,
+    });
     const unplanned = { service: pick(SIM_SERVICES), region: pick(SIM_REGIONS) };
     this.outages.push({ ...unplanned, startMs: at + 11 * MINUTE, endMs: at + 12 * MINUTE + 30_000 });
   }
 
-  private pendingDeclarations: Array<{ service: string; region: string; start: number; end: number; declareAt: number; id: string }> = [];
+  private pendingDeclarations: Array<{
+    service: string;
+    region: string;
+    start: number;
+    end: number;
+    declareAt: number;
+    id: string;
+  }> = [];
 
   private async tick(): Promise<void> {
     if (this.stopped) return;

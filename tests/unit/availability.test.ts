@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, probeFamily, type ProbeWindowState } from '../../services/aggregator/families/probe.ts';
+import { classify, type ProbeWindowState, probeFamily } from '../../services/aggregator/families/probe.ts';
 import { MaintenanceRegistry } from '../../services/aggregator/maintenance-registry.ts';
 import {
   availability,
@@ -59,9 +59,22 @@ const planned = (startS: number, endS: number, region: string | null = 'north'):
 describe('Serviceability and Availability on hand-computed windows', () => {
   it('a window with no maintenance: both are successes / attempts', () => {
     // 4 single tests (3 ok) + a counter sample of 10 attempts with 7 successes = 10 / 14.
-    const state = windowOf([probe(sec(1), 1, 1), probe(sec(2), 1, 1), probe(sec(3), 1, 0), probe(sec(4), 1, 1), probe(sec(5), 10, 7)]);
+    const state = windowOf([
+      probe(sec(1), 1, 1),
+      probe(sec(2), 1, 1),
+      probe(sec(3), 1, 0),
+      probe(sec(4), 1, 1),
+      probe(sec(5), 10, 7),
+    ]);
     const c = classify(state, registryWith());
-    expect(c).toEqual({ attempts: 14, successes: 10, plannedAttempts: 0, plannedSuccesses: 0, retroAttempts: 0, retroSuccesses: 0 });
+    expect(c).toEqual({
+      attempts: 14,
+      successes: 10,
+      plannedAttempts: 0,
+      plannedSuccesses: 0,
+      retroAttempts: 0,
+      retroSuccesses: 0,
+    });
     expect(serviceability(c)).toBe(10 / 14);
     expect(availability(c, { excuseRetroactive: false })).toBe(10 / 14);
   });
@@ -86,7 +99,14 @@ describe('Serviceability and Availability on hand-computed windows', () => {
       probe(sec(45), 10, 9),
     ]);
     const c = classify(state, registryWith(planned(20, 40)));
-    expect(c).toEqual({ attempts: 32, successes: 20, plannedAttempts: 11, plannedSuccesses: 0, retroAttempts: 0, retroSuccesses: 0 });
+    expect(c).toEqual({
+      attempts: 32,
+      successes: 20,
+      plannedAttempts: 11,
+      plannedSuccesses: 0,
+      retroAttempts: 0,
+      retroSuccesses: 0,
+    });
     expect(serviceability(c)).toBe(20 / 32);
     expect(availability(c, { excuseRetroactive: false })).toBe(20 / 21);
   });
@@ -96,7 +116,14 @@ describe('Serviceability and Availability on hand-computed windows', () => {
     expect(isRetroactive(retro)).toBe(true);
     const state = windowOf([probe(sec(10), 10, 2), probe(sec(50), 10, 4)]);
     const c = classify(state, registryWith(retro));
-    expect(c).toEqual({ attempts: 20, successes: 6, plannedAttempts: 0, plannedSuccesses: 0, retroAttempts: 20, retroSuccesses: 6 });
+    expect(c).toEqual({
+      attempts: 20,
+      successes: 6,
+      plannedAttempts: 0,
+      plannedSuccesses: 0,
+      retroAttempts: 20,
+      retroSuccesses: 6,
+    });
     expect(availability(c, { excuseRetroactive: false })).toBe(6 / 20);
     expect(serviceability(c)).toBe(6 / 20);
     // Configured to excuse it: the whole window is excused.
@@ -105,7 +132,13 @@ describe('Serviceability and Availability on hand-computed windows', () => {
 
   it('counter samples mixed with single tests, half the window planned', () => {
     // Planned [T, T+30s). Inside: single ok, single fail, counter 50/25. Outside: counter 100/99, single ok.
-    const state = windowOf([probe(sec(1), 1, 1), probe(sec(2), 1, 0), probe(sec(10), 50, 25), probe(sec(31), 100, 99), probe(sec(59), 1, 1)]);
+    const state = windowOf([
+      probe(sec(1), 1, 1),
+      probe(sec(2), 1, 0),
+      probe(sec(10), 50, 25),
+      probe(sec(31), 100, 99),
+      probe(sec(59), 1, 1),
+    ]);
     const c = classify(state, registryWith(planned(0, 30)));
     expect(c.attempts).toBe(153);
     expect(c.successes).toBe(126);

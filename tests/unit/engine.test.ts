@@ -14,7 +14,13 @@ const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 
 function engine(overrides: Partial<ConstructorParameters<typeof WindowEngine>[0]> = {}) {
-  const e = new WindowEngine({ windowSizeMs: MIN, outOfOrdernessMs: 5000, allowedLatenessMs: 2 * MIN, idlePartitionMs: 10_000, ...overrides });
+  const e = new WindowEngine({
+    windowSizeMs: MIN,
+    outOfOrdernessMs: 5000,
+    allowedLatenessMs: 2 * MIN,
+    idlePartitionMs: 10_000,
+    ...overrides,
+  });
   e.register(sum);
   return e;
 }

@@ -1,9 +1,4 @@
-import {
-  type AvailabilityCounts,
-  addCounts,
-  maintenanceCover,
-  zeroAvailabilityCounts,
-} from '../../shared/kpi/availability.ts';
+import { type AvailabilityCounts, addCounts, maintenanceCover, zeroAvailabilityCounts } from '../../shared/kpi/availability.ts';
 import type { ProbeRecord } from '../../shared/sources/probe.ts';
 import type { Family } from '../engine.ts';
 import type { MaintenanceRegistry } from '../maintenance-registry.ts';

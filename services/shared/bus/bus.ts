@@ -89,6 +89,13 @@ export interface Bus {
   /** Produce and resolve only once the broker acknowledged every message (acks=all). */
   produce(topic: string, messages: OutgoingMessage[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<ConsumerHandle>;
+  /**
+   * Makes sure the topics exist before anyone subscribes (a consumer subscribed to a
+   * missing topic does not notice it being created for minutes). Uses the broker's
+   * auto-creation through a metadata request; explicit provisioning (partitions,
+   * retention) belongs to deployment.
+   */
+  ensureTopics(topics: string[]): Promise<void>;
   /** Cheap liveness check: metadata round trip with a short timeout. */
   health(): Promise<BusHealth>;
   /** Flush pending produces and disconnect every client this bus created. Idempotent. */

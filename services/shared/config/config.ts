@@ -51,8 +51,16 @@ export const SETTINGS = {
     default: '127.0.0.1',
     doc: 'Address the HTTP server binds to (set 0.0.0.0 to listen on every interface).',
   },
-  CXV_PORT: { schema: intIn(0, 65535), default: '8080', doc: 'HTTP port (dashboard, API, /metrics, /healthz). 0 picks a free port.' },
-  CXV_DATA_DIR: { schema: z.string().trim().min(1), default: './data', doc: 'Embedded ClickHouse (chDB) data folder. Kept across restarts.' },
+  CXV_PORT: {
+    schema: intIn(0, 65535),
+    default: '8080',
+    doc: 'HTTP port (dashboard, API, /metrics, /healthz). 0 picks a free port.',
+  },
+  CXV_DATA_DIR: {
+    schema: z.string().trim().min(1),
+    default: './data',
+    doc: 'Embedded ClickHouse (chDB) data folder. Kept across restarts.',
+  },
   CXV_LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
@@ -199,7 +207,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The configuration table (Markdown), generated from SETTINGS. */
 export function describeConfig(): string {
   const rows = Object.entries(SETTINGS as Record<string, Setting>).map(
-    ([name, s]) => `| \`${name}\` | ${s.default === undefined ? '(unset)' : `\`${s.default}\``} | ${s.doc} |`,
+    ([name, s]) =>
+      `| \`${name}\` | ${s.default === undefined ? '(unset)' : s.default === '' ? '(empty)' : `\`${s.default}\``} | ${s.doc} |`,
   );
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

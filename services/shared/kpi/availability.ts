@@ -43,8 +43,7 @@ export interface MaintenanceWindow {
 }
 
 /** A declaration made after the window began: reported, and not excused by default. */
-export const isRetroactive = (m: Pick<MaintenanceWindow, 'startMs' | 'declaredAtMs'>): boolean =>
-  m.declaredAtMs > m.startMs;
+export const isRetroactive = (m: Pick<MaintenanceWindow, 'startMs' | 'declaredAtMs'>): boolean => m.declaredAtMs > m.startMs;
 
 export type MaintenanceCover = 'planned' | 'retroactive' | 'none';
 

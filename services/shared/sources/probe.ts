@@ -25,11 +25,17 @@ export const probeInput = z
     if (e.success !== undefined && counter) {
       ctx.addIssue({ code: 'custom', path: ['success'], message: 'give either success or attempts + successes, not both' });
     } else if (e.success === undefined && !counter) {
-      ctx.addIssue({ code: 'custom', path: ['success'], message: 'required: success (one test) or attempts + successes (a counter sample)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['success'],
+        message: 'required: success (one test) or attempts + successes (a counter sample)',
+      });
     } else if (counter) {
       if (e.attempts === undefined) ctx.addIssue({ code: 'custom', path: ['attempts'], message: 'required with successes' });
-      else if (e.successes === undefined) ctx.addIssue({ code: 'custom', path: ['successes'], message: 'required with attempts' });
-      else if (e.successes > e.attempts) ctx.addIssue({ code: 'custom', path: ['successes'], message: 'must not exceed attempts' });
+      else if (e.successes === undefined)
+        ctx.addIssue({ code: 'custom', path: ['successes'], message: 'required with attempts' });
+      else if (e.successes > e.attempts)
+        ctx.addIssue({ code: 'custom', path: ['successes'], message: 'must not exceed attempts' });
     }
   });
 

@@ -1,12 +1,11 @@
 import { maintenanceSource } from './maintenance.ts';
 import { probeSource } from './probe.ts';
-import type { SourceDefinition } from './source.ts';
 
 /** Every source cxvitals accepts. One line per source. */
 export const SOURCES = {
   probe: probeSource,
   maintenance: maintenanceSource,
-} as const satisfies Record<string, SourceDefinition<never, object>>;
+} as const;
 
 export type SourceName = keyof typeof SOURCES;
 

@@ -90,11 +90,9 @@ export async function migrate(store: Store, log: Logger, dir = SQL_DIR): Promise
       try {
         await store.command(statement);
       } catch (err) {
-        throw new StoreError(
-          'STORE_MIGRATION_FAILED',
-          `Migration ${m.version}_${m.name} failed: ${(err as Error).message}`,
-          { cause: err },
-        );
+        throw new StoreError('STORE_MIGRATION_FAILED', `Migration ${m.version}_${m.name} failed: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
     await store.insert('schema_migrations', [{ version: m.version, name: m.name, checksum: m.checksum }]);

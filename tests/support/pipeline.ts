@@ -1,0 +1,64 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Pipeline, startPipeline } from '../../services/app.ts';
+import { loadConfig } from '../../services/shared/config/config.ts';
+import { createLogger } from '../../services/shared/log.ts';
+
+/** Starts the whole embedded pipeline in this process, tuned so windows close quickly. */
+export async function startTestPipeline(env: Record<string, string> = {}, dataDir?: string): Promise<Pipeline> {
+  const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cxv-test-')));
+  const config = loadConfig({
+    CXV_PORT: '0',
+    CXV_DATA_DIR: dir,
+    CXV_SIMULATE: '0',
+    CXV_WINDOW_OUT_OF_ORDERNESS_MS: '1000',
+    CXV_IDLE_PARTITION_MS: '1000',
+    CXV_ALLOWED_LATENESS_MS: '60000',
+    CXV_LOG_LEVEL: process.env.CXV_TEST_LOG_LEVEL ?? 'warn',
+    ...env,
+  });
+  return startPipeline(config, createLogger(config.logLevel), { aggregatorFlushIntervalMs: 200 });
+}
+
+/** Polls until `check` returns a value (not undefined) or the time is up. */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export async function postJson(url: string, body: unknown, contentType = 'application/json') {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+}
+
+export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(url);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** Reads one sample from Prometheus text exposition. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (want.every((w) => line.includes(w))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
