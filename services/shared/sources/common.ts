@@ -23,6 +23,12 @@ export const name = (max = 128) =>
 
 export const origin = z.enum(['customer', 'network', 'partner', 'manager']);
 
+/**
+ * Service and region are optional for customer-side sources (a survey may not know the
+ * region); windows are keyed by them, so a missing one is stored as `unknown`.
+ */
+export const UNKNOWN = 'unknown';
+
 export const commonFields = {
   eventId: name(256),
   ts: timestamp,
