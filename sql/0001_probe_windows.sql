@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.probe_kpi_1m
     retro_successes   UInt64,
     version           UInt64,
     bus_epoch         String,
-    source_partition  Int32,
+    source_partition  String,
     last_offset       Int64,
     written_at        DateTime64(3, 'UTC') DEFAULT now64(3)
 )

@@ -1,39 +1,32 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type Bus,
-  type ConsumedMessage,
-  type ConsumerHandle,
-  DLQ_TOPIC,
-  type TopicPartition,
-  topicForSource,
-} from '../shared/bus/bus.ts';
+import { type Bus, type ConsumedMessage, type ConsumerHandle, DLQ_TOPIC, type TopicPartition } from '../shared/bus/bus.ts';
 import type { MaintenanceWindow } from '../shared/kpi/availability.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
-import { codecFor, FINGERPRINT_HEADER } from '../shared/sources/avro.ts';
+import { FINGERPRINT_HEADER, readerFor } from '../shared/sources/avro.ts';
 import type { MaintenanceRecord } from '../shared/sources/maintenance.ts';
-import type { ProbeRecord } from '../shared/sources/probe.ts';
 import type { SourceName } from '../shared/sources/registry.ts';
 import type { Store } from '../shared/store/store.ts';
+import type { AnyBinding } from './binding.ts';
 import { type AddOutcome, WindowEngine, type WindowEntry, windowStartOf } from './engine.ts';
-import {
-  PROBE_TABLE,
-  type ProbeRow,
-  type ProbeWindowState,
-  probeFamily,
-  probeKey,
-  probeStateFromRow,
-  splitProbeKey,
-  toProbeRow,
-} from './families/probe.ts';
+import { BINDINGS } from './families/index.ts';
+import { probeBinding, splitProbeKey } from './families/probe.ts';
 import { MaintenanceRegistry } from './maintenance-registry.ts';
+import { rawEventRow, type WindowedRecord } from './raw-events.ts';
+import { loadStoredWindowEnds, loadStoredWindows } from './recovery.ts';
+import { type SourceTopic, sourceTopics } from './topics.ts';
 
 /**
- * The aggregator service: consumes the source topics, feeds the window engine, writes
- * due windows to ClickHouse and commits offsets only for what is written (the
- * protocol is described at the top of engine.ts). Batches and timer flushes run one
- * at a time; a failing store write is retried with backoff and holds the consumer,
- * which is the backpressure path.
+ * The aggregator service: consumes the source topics (live and backfill), feeds the
+ * window engine, writes due windows to ClickHouse and commits offsets only for what is
+ * written (the protocol is described at the top of engine.ts). Batches, timer flushes
+ * and rebalances run one at a time; a failing store write is retried with backoff and
+ * holds the consumer, which is the backpressure path.
+ *
+ * Write order in a flush: window rows, then the raw events they count, then late
+ * events and maintenance rows, then the offset commit. A crash between the window rows
+ * and the raw events leaves rows whose last offsets cover the redelivered messages, so
+ * nothing is counted twice; it can leave raw rows missing for drill-down.
  */
 
 export const WINDOW_SIZE_MS = 60_000;
@@ -44,11 +37,12 @@ export interface AggregatorOptions {
   store: Store;
   metrics: Metrics;
   log: Logger;
-  windows: { outOfOrdernessMs: number; allowedLatenessMs: number; idlePartitionMs: number };
+  windows: { outOfOrdernessMs: number; allowedLatenessMs: number; idlePartitionMs: number; backfillOutOfOrdernessMs: number };
   /** Identifies the Kafka cluster incarnation whose offsets stored rows refer to. */
   busEpoch: string;
   groupId?: string;
   flushIntervalMs?: number;
+  bindings?: readonly AnyBinding[];
   now?: () => number;
 }
 
@@ -74,23 +68,43 @@ export class Aggregator {
   private readonly engine: WindowEngine;
   private readonly registry = new MaintenanceRegistry();
   private readonly now: () => number;
+  private readonly bindings: readonly AnyBinding[];
+  private readonly bindingsBySource = new Map<SourceName, AnyBinding[]>();
+  private readonly bindingByFamily = new Map<string, AnyBinding>();
+  private readonly topics: Map<string, SourceTopic>;
   private consumer: ConsumerHandle | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
   /** Serialises batches, flushes and rebalances. */
   private chain: Promise<unknown> = Promise.resolve();
   private pendingLate: LateRow[] = [];
   private pendingMaintenance: Array<Record<string, unknown>> = [];
-  /** Newest window start already stored per probe key: windows after it need no store lookup. */
+  /** Per family and key, the newest window start already stored: later windows need no store lookup. */
   private readonly storedUpTo = new Map<string, number>();
-  private lastCommitted = new Map<string, number>();
+  private readonly lastCommitted = new Map<string, number>();
   private stopping = false;
   private lastFlushAt = 0;
-  private readonly topics = [topicForSource('probe'), topicForSource('maintenance')];
 
   constructor(private readonly o: AggregatorOptions) {
     this.now = o.now ?? Date.now;
-    this.engine = new WindowEngine({ windowSizeMs: WINDOW_SIZE_MS, ...o.windows });
-    this.engine.register(probeFamily);
+    this.bindings = o.bindings ?? BINDINGS;
+    const backfill = new Set<string>();
+    this.topics = sourceTopics([...new Set([...this.bindings.map((b) => b.source), 'maintenance' as SourceName])]);
+    for (const [topic, t] of this.topics) if (t.backfill) backfill.add(topic);
+    this.engine = new WindowEngine({
+      windowSizeMs: WINDOW_SIZE_MS,
+      ...o.windows,
+      // History replays arrive in file order, not wall-clock order: their windows stay
+      // open until the file's own clock (or the partition going idle) closes them.
+      outOfOrdernessFor: (pid) => (backfill.has(parsePartitionId(pid).topic) ? o.windows.backfillOutOfOrdernessMs : undefined),
+    });
+    for (const binding of this.bindings) {
+      this.engine.register(binding.family);
+      this.bindingByFamily.set(binding.family.name, binding);
+      const list = this.bindingsBySource.get(binding.source) ?? [];
+      list.push(binding);
+      this.bindingsBySource.set(binding.source, list);
+    }
   }
 
   get maintenance(): MaintenanceRegistry {
@@ -99,25 +113,30 @@ export class Aggregator {
 
   async start(): Promise<void> {
     await this.loadMaintenance();
-    const stored = await this.o.store.query<{ service: string; region: string; last: string }>(
-      `SELECT service, region, toUnixTimestamp64Milli(max(window_start)) AS last FROM ${this.o.store.table(PROBE_TABLE)} GROUP BY service, region`,
-    );
-    for (const r of stored) this.storedUpTo.set(probeKey(r.service, r.region), Number(r.last));
-    await this.o.bus.ensureTopics([...this.topics, DLQ_TOPIC]);
+    for (const binding of this.bindings) {
+      for (const [key, end] of await loadStoredWindowEnds(this.o.store, binding)) {
+        this.storedUpTo.set(`${binding.family.name}\u0000${key}`, end);
+      }
+    }
+    const topics = [...this.topics.keys()];
+    await this.o.bus.ensureTopics([...topics, DLQ_TOPIC]);
     this.consumer = await this.o.bus.subscribe({
       groupId: this.o.groupId ?? AGGREGATOR_GROUP,
-      topics: this.topics,
+      topics,
       fromBeginning: true,
       maxBatchSize: 5000,
       onBatch: (messages) => this.serial(() => this.handleBatch(messages)),
       onRevoke: (partitions) => this.serial(() => this.handleRevoke(partitions)),
+      onError: (err) => this.o.log.error({ err }, 'aggregator consumer stopped; restart the aggregator'),
     });
     const interval = this.o.flushIntervalMs ?? 1000;
     this.timer = setInterval(() => {
       if (this.now() - this.lastFlushAt >= interval) void this.serial(() => this.flush(false)).catch(() => {});
     }, interval);
     this.timer.unref();
-    this.o.log.info({ topics: this.topics, maintenanceWindows: this.registry.size }, 'aggregator started');
+    this.lagTimer = setInterval(() => void this.sampleLag(), 2000);
+    this.lagTimer.unref();
+    this.o.log.info({ topics, maintenanceWindows: this.registry.size }, 'aggregator started');
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -158,53 +177,61 @@ export class Aggregator {
     const decoded: Array<{ message: ConsumedMessage; source: SourceName; record: Record<string, unknown> }> = [];
     for (const message of messages) {
       this.o.metrics.busConsumed.inc({ topic: message.topic });
-      const source: SourceName = message.topic === this.topics[0] ? 'probe' : 'maintenance';
-      this.o.metrics.aggregatorReceived.inc({ source });
-      const codec = codecFor(source);
-      const fingerprint = message.headers[FINGERPRINT_HEADER];
+      const topic = this.topics.get(message.topic);
+      if (!topic) continue;
+      this.o.metrics.aggregatorReceived.inc({ source: topic.source });
       try {
-        if (fingerprint !== undefined && fingerprint !== codec.fingerprint) {
-          throw new Error(`unknown writer schema fingerprint ${fingerprint}`);
-        }
-        decoded.push({ message, source, record: codec.decode(message.value) });
+        // The writer's schema travels as a fingerprint: older schemas kept under
+        // schemas/avro/history/ are resolved to the current reader.
+        const record = readerFor(topic.source).decodeWith(message.headers[FINGERPRINT_HEADER], message.value);
+        decoded.push({ message, source: topic.source, record });
       } catch (err) {
-        await this.deadLetter(message, source, `undecodable: ${(err as Error).message}`);
+        const code = (err as { code?: string }).code ?? 'UNDECODABLE';
+        await this.deadLetter(message, topic.source, `${code}: ${(err as Error).message}`);
         this.engine.consumed(partitionId(message.topic, message.partition), message.offset, wallNow);
       }
     }
-    await this.seedStoredWindows(decoded.filter((d) => d.source === 'probe').map((d) => d.record as unknown as ProbeRecord));
+    await this.seedStoredWindows(decoded);
     for (const { message, source, record } of decoded) {
       const pid = partitionId(message.topic, message.partition);
-      if (source === 'probe') {
-        const probe = record as unknown as ProbeRecord;
+      if (source === 'maintenance') {
+        this.applyMaintenance(record as unknown as MaintenanceRecord, pid, message.offset, wallNow);
+        continue;
+      }
+      const windowed = record as unknown as WindowedRecord;
+      const bindings = this.bindingsBySource.get(source) ?? [];
+      bindings.forEach((binding, i) => {
         const outcome = this.engine.add(
-          'probe',
-          probeKey(probe.service, probe.region),
-          probe.ts,
+          binding.family.name,
+          binding.keyOf(windowed),
+          windowed.ts,
           pid,
           message.offset,
-          probe,
+          windowed,
           wallNow,
+          windowed.eventId,
+          // The raw event is stored once, with the first family that counts it.
+          i === 0 ? rawEventRow(source, windowed) : undefined,
         );
-        this.count('probe', outcome);
-        if (outcome === 'too_late') {
-          const watermark = this.engine.watermark(pid, wallNow);
-          this.pendingLate.push({
-            source: 'probe',
-            event_id: probe.eventId,
-            service: probe.service,
-            region: probe.region,
-            event_time: probe.ts,
-            watermark,
-            late_by_ms: watermark - (windowStartOf(probe.ts, WINDOW_SIZE_MS) + WINDOW_SIZE_MS),
-            payload: JSON.stringify(probe),
-          });
-        }
-      } else {
-        this.applyMaintenance(record as unknown as MaintenanceRecord, pid, message.offset, wallNow);
-      }
+        if (i === 0) this.count(source, outcome);
+        if (i === 0 && outcome === 'too_late') this.pendingLate.push(this.lateRow(source, windowed, pid, wallNow));
+      });
     }
     await this.flush(false);
+  }
+
+  private lateRow(source: string, record: WindowedRecord, pid: string, wallNow: number): LateRow {
+    const watermark = this.engine.watermark(pid, wallNow);
+    return {
+      source,
+      event_id: record.eventId,
+      service: record.service,
+      region: record.region,
+      event_time: record.ts,
+      watermark,
+      late_by_ms: watermark - (windowStartOf(record.ts, WINDOW_SIZE_MS) + WINDOW_SIZE_MS),
+      payload: JSON.stringify(record),
+    };
   }
 
   private count(source: string, outcome: AddOutcome | 'dead_lettered'): void {
@@ -223,7 +250,7 @@ export class Aggregator {
       description: m.description,
     };
     const { changed, replaced } = this.registry.upsert(window);
-    this.count('maintenance', 'counted');
+    this.count('maintenance', changed ? 'counted' : 'duplicate');
     if (!changed) return;
     this.pendingMaintenance.push({
       maintenance_id: m.maintenanceId,
@@ -236,11 +263,11 @@ export class Aggregator {
       description: m.description ?? '',
       version: m.declaredAt * 1000 + (offset % 1000),
     });
-    // Windows already in memory that the old or new declaration touches must be re-classified.
+    // Probe windows in memory that the old or the new declaration touches are re-classified.
     const spans = [window, ...(replaced ? [replaced] : [])];
     this.engine.markDirty(
       (entry) =>
-        entry.family === 'probe' &&
+        entry.family === probeBinding.family.name &&
         spans.some((s) => {
           const { service, region } = splitProbeKey(entry.key);
           return (
@@ -255,38 +282,35 @@ export class Aggregator {
   }
 
   /**
-   * Before counting, install windows that are already stored but not in memory (after
-   * a restart): their stored counts become the base, and redelivered messages they
-   * already count are skipped.
+   * Before counting, installs windows that are already stored but not in memory (after a
+   * restart, a rebalance or for a replayed file): their stored state becomes the base,
+   * redelivered messages they already count are skipped by offset, and events they
+   * already count are skipped by eventId.
    */
-  private async seedStoredWindows(probes: ProbeRecord[]): Promise<void> {
-    const wanted = new Map<string, Set<number>>();
-    for (const p of probes) {
-      const key = probeKey(p.service, p.region);
-      const start = windowStartOf(p.ts, WINDOW_SIZE_MS);
-      if ((this.storedUpTo.get(key) ?? Number.NEGATIVE_INFINITY) < start) continue;
-      if (this.engine.has('probe', key, start)) continue;
-      let set = wanted.get(key);
-      if (!set) {
-        set = new Set();
-        wanted.set(key, set);
+  private async seedStoredWindows(decoded: Array<{ source: SourceName; record: Record<string, unknown> }>): Promise<void> {
+    const wanted = new Map<AnyBinding, Map<string, Set<number>>>();
+    for (const { source, record } of decoded) {
+      for (const binding of this.bindingsBySource.get(source) ?? []) {
+        const r = record as unknown as WindowedRecord;
+        const key = binding.keyOf(r);
+        const start = windowStartOf(r.ts, WINDOW_SIZE_MS);
+        if ((this.storedUpTo.get(`${binding.family.name}\u0000${key}`) ?? Number.NEGATIVE_INFINITY) < start) continue;
+        if (this.engine.has(binding.family.name, key, start)) continue;
+        const byKey = wanted.get(binding) ?? new Map<string, Set<number>>();
+        const starts = byKey.get(key) ?? new Set<number>();
+        starts.add(start);
+        byKey.set(key, starts);
+        wanted.set(binding, byKey);
       }
-      set.add(start);
     }
-    for (const [key, starts] of wanted) {
-      const { service, region } = splitProbeKey(key);
-      const rows = await this.o.store.query<ProbeRow & { ws: string }>(
-        `SELECT *, toUnixTimestamp64Milli(window_start) AS ws FROM ${this.o.store.table(PROBE_TABLE)} FINAL
-         WHERE service = {service:String} AND region = {region:String}
-           AND toUnixTimestamp64Milli(window_start) IN {starts:Array(Int64)}`,
-        { service, region, starts: [...starts] },
-      );
-      for (const row of rows) {
-        const counted = new Map<string, number>();
-        if (row.bus_epoch === this.o.busEpoch && Number(row.source_partition) >= 0) {
-          counted.set(partitionId(this.topics[0] ?? '', Number(row.source_partition)), Number(row.last_offset));
+    for (const [binding, byKey] of wanted) {
+      for (const [key, starts] of byKey) {
+        const stored = await loadStoredWindows(this.o.store, binding, key, [...starts], WINDOW_SIZE_MS);
+        for (const w of stored) {
+          const counted = new Map<string, number>();
+          if (w.busEpoch === this.o.busEpoch && w.partition !== '') counted.set(w.partition, w.lastOffset);
+          this.engine.seed(binding.family.name, key, w.windowStart, binding.fromRow(w.row), w.version, counted, w.eventIds);
         }
-        this.engine.seed('probe', key, Number(row.ws), probeStateFromRow(row), Number(row.version), counted);
       }
     }
   }
@@ -309,20 +333,31 @@ export class Aggregator {
     await this.retry('dlq', () => this.o.bus.produce(DLQ_TOPIC, [{ key: message.key ?? '', value }]));
   }
 
-  /** Writes due windows, late events and maintenance rows, then commits what is safe. */
+  /** Writes due windows, the raw events they count, late events and maintenance rows; then commits what is safe. */
   async flush(force: boolean): Promise<void> {
     const wallNow = this.now();
     this.lastFlushAt = wallNow;
     const due = this.engine.due(wallNow, force);
     if (due.length > 0) {
       const versions = due.map(() => this.engine.nextVersion(wallNow));
-      const rows = due.map((entry, i) => this.rowFor(entry, versions[i] ?? 0));
-      await this.write(PROBE_TABLE, rows);
+      const byTable = new Map<string, Array<Record<string, unknown>>>();
+      due.forEach((entry, i) => {
+        const binding = this.bindingByFamily.get(entry.family);
+        if (!binding) return;
+        const rows = byTable.get(binding.table) ?? [];
+        rows.push(
+          binding.toRow(entry.state, entry.windowStart, this.rowMeta(entry, versions[i] ?? 0), { maintenance: this.registry }),
+        );
+        byTable.set(binding.table, rows);
+      });
+      for (const [table, rows] of byTable) await this.write(table, rows);
+      const raw = due.flatMap((entry) => entry.pendingRaw);
       this.engine.markWritten(due, versions);
-      for (const row of rows) {
-        const key = probeKey(row.service, row.region);
-        this.storedUpTo.set(key, Math.max(this.storedUpTo.get(key) ?? Number.NEGATIVE_INFINITY, row.window_start));
+      for (const entry of due) {
+        const id = `${entry.family}\u0000${entry.key}`;
+        this.storedUpTo.set(id, Math.max(this.storedUpTo.get(id) ?? Number.NEGATIVE_INFINITY, entry.windowStart));
       }
+      if (raw.length > 0) await this.write('raw_events', raw);
     }
     if (this.pendingLate.length > 0) {
       await this.write('late_events', this.pendingLate);
@@ -337,15 +372,9 @@ export class Aggregator {
     await this.commit();
   }
 
-  private rowFor(entry: WindowEntry, version: number): ProbeRow {
-    const probePartitions = [...entry.lastOffset.entries()].filter(([p]) => p.startsWith(`${this.topics[0]}:`));
-    const single = probePartitions.length === 1 ? probePartitions[0] : undefined;
-    return toProbeRow(entry.state as ProbeWindowState, entry.windowStart, this.registry, {
-      version,
-      busEpoch: this.o.busEpoch,
-      partition: single ? parsePartitionId(single[0]).partition : -1,
-      lastOffset: single ? single[1] : -1,
-    });
+  private rowMeta(entry: WindowEntry, version: number) {
+    const single = entry.lastOffset.size === 1 ? [...entry.lastOffset.entries()][0] : undefined;
+    return { version, busEpoch: this.o.busEpoch, partition: single?.[0] ?? '', lastOffset: single?.[1] ?? -1 };
   }
 
   private async write(table: string, rows: readonly object[]): Promise<void> {
@@ -354,7 +383,7 @@ export class Aggregator {
       await this.o.store.insert(table, rows);
       end();
     });
-    if (table === PROBE_TABLE) this.o.metrics.windowsWritten.inc({ table }, rows.length);
+    this.o.metrics.windowsWritten.inc({ table }, rows.length);
   }
 
   /** Retries until it works: a lost write would break the exactly-once effect. Gives up only when stopping. */
@@ -391,6 +420,14 @@ export class Aggregator {
     for (const p of partitions) this.lastCommitted.delete(partitionId(p.topic, p.partition));
   }
 
+  private async sampleLag(): Promise<void> {
+    if (!this.consumer) return;
+    const lag = await this.consumer.lag().catch(() => undefined);
+    if (!lag) return;
+    this.o.metrics.consumerLag.set(lag.reduce((sum, p) => sum + Math.max(0, p.lag), 0));
+    this.o.metrics.assignedPartitions.set(this.consumer.assignment().length);
+  }
+
   /** Waits (bounded) until everything already acknowledged by Kafka has been consumed. */
   private async drain(timeoutMs: number): Promise<void> {
     const deadline = this.now() + timeoutMs;
@@ -402,11 +439,12 @@ export class Aggregator {
     this.o.log.warn({ timeoutMs }, 'stopping before the aggregator caught up with the bus');
   }
 
-  /** Ordered stop: flush every open window (partial windows are completed after a restart), commit, leave the group. */
+  /** Ordered stop: drain, flush every open window (partial windows are completed after a restart), commit, leave the group. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.lagTimer) clearInterval(this.lagTimer);
     await this.drain(10_000);
     await this.serial(() => this.flush(true));
     await this.consumer?.close();

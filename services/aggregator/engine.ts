@@ -36,6 +36,10 @@ export interface Family<E, S> {
 
 export interface WindowEntry<S = unknown> {
   family: string;
+  /** Hashes of the eventIds counted in this window: the dedupe set (see eventIdHash). */
+  ids: Set<number>;
+  /** Raw events added since the last write, written to raw_events after the window row. */
+  pendingRaw: object[];
   key: string;
   windowStart: number;
   windowEnd: number;
@@ -53,11 +57,13 @@ export interface WindowEntry<S = unknown> {
   version: number;
 }
 
-export type AddOutcome = 'counted' | 'late_update' | 'too_late' | 'already_counted';
+export type AddOutcome = 'counted' | 'late_update' | 'too_late' | 'already_counted' | 'duplicate';
 
 export interface EngineOptions {
   windowSizeMs: number;
   outOfOrdernessMs: number;
+  /** A different bound for some partitions (history replays follow their file, not the wall clock). */
+  outOfOrdernessFor?: (partition: string) => number | undefined;
   allowedLatenessMs: number;
   idlePartitionMs: number;
 }
@@ -69,6 +75,22 @@ interface PartitionClock {
 }
 
 export const windowStartOf = (eventTime: number, sizeMs: number): number => Math.floor(eventTime / sizeMs) * sizeMs;
+
+/**
+ * A 53-bit hash of an eventId (two FNV-1a passes): windows keep these instead of the
+ * strings, about a fifth of the memory; a false "duplicate" needs two ids of the same
+ * window to collide on 53 bits.
+ */
+export function eventIdHash(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < id.length; i += 1) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x5bd1e995) >>> 0;
+  }
+  return a * 0x200000 + (b & 0x1fffff);
+}
 
 export class WindowEngine {
   private readonly families = new Map<string, Family<unknown, unknown>>();
@@ -106,7 +128,8 @@ export class WindowEngine {
   watermark(partition: string, wallNow: number): number {
     const clock = this.partitions.get(partition);
     if (!clock) return Number.NEGATIVE_INFINITY;
-    const byEvents = clock.maxEventTime - this.options.outOfOrdernessMs;
+    const bound = this.options.outOfOrdernessFor?.(partition) ?? this.options.outOfOrdernessMs;
+    const byEvents = clock.maxEventTime - bound;
     if (wallNow - clock.lastActivityWall >= this.options.idlePartitionMs) {
       return Math.max(byEvents, wallNow - this.options.outOfOrdernessMs);
     }
@@ -122,6 +145,8 @@ export class WindowEngine {
     offset: number,
     event: E,
     wallNow: number,
+    eventId?: string,
+    raw?: object,
   ): AddOutcome {
     const family = this.families.get(familyName);
     if (!family) throw new Error(`No window family named ${familyName}`);
@@ -139,9 +164,16 @@ export class WindowEngine {
       this.touch(clock, eventTime, offset, wallNow);
       return 'too_late';
     }
+    const idHash = eventId === undefined ? undefined : eventIdHash(eventId);
+    if (entry && idHash !== undefined && entry.ids.has(idHash)) {
+      this.touch(clock, eventTime, offset, wallNow);
+      return 'duplicate';
+    }
     if (!entry) {
       entry = {
         family: familyName,
+        ids: new Set(),
+        pendingRaw: [],
         key,
         windowStart,
         windowEnd,
@@ -157,6 +189,8 @@ export class WindowEngine {
       this.windows.set(id, entry);
     }
     family.add(entry.state, event);
+    if (idHash !== undefined) entry.ids.add(idHash);
+    if (raw !== undefined) entry.pendingRaw.push(raw);
     entry.partitions.add(partition);
     entry.lastOffset.set(partition, Math.max(entry.lastOffset.get(partition) ?? -1, offset));
     if (!entry.firstUnwrittenOffset.has(partition)) entry.firstUnwrittenOffset.set(partition, offset);
@@ -187,11 +221,14 @@ export class WindowEngine {
     state: S,
     version: number,
     countedUpTo: Map<string, number>,
+    eventIds: Iterable<string> = [],
   ): void {
     const id = WindowEngine.id(familyName, key, windowStart);
     if (this.windows.has(id)) return;
     this.windows.set(id, {
       family: familyName,
+      ids: new Set([...eventIds].map(eventIdHash)),
+      pendingRaw: [],
       key,
       windowStart,
       windowEnd: windowStart + this.options.windowSizeMs,
@@ -252,6 +289,7 @@ export class WindowEngine {
       entry.written = true;
       entry.version = versions[i] ?? entry.version;
       entry.firstUnwrittenOffset.clear();
+      entry.pendingRaw = [];
     });
   }
 

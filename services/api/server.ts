@@ -8,8 +8,9 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type GoalsService, registerGoalsRoutes } from '../goals/routes.ts';
 import type { IngestService } from '../ingest/ingest.ts';
-import { registerIngestRoutes } from '../ingest/routes.ts';
+import { type IngestEdgeOptions, registerIngestRoutes } from '../ingest/routes.ts';
 import type { Bus } from '../shared/bus/bus.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -17,6 +18,7 @@ import type { Store } from '../shared/store/store.ts';
 import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
 import { checkRange, instant, step } from './time-params.ts';
+import { registerVitalsRoutes, type VitalsDeps } from './vitals-routes.ts';
 
 /**
  * The one HTTP server: /healthz, /metrics, the ingest routes and the read API under
@@ -28,10 +30,17 @@ export interface ServerDeps {
   bus: Bus;
   store: Store;
   metrics: Metrics;
-  ingest: IngestService;
+  /** The ingest path, when this process takes events. */
+  ingest?: IngestService;
   log: Logger;
   excuseRetroactiveMaintenance: boolean;
+  /** The KPI/KQI/CSI reads, when this process serves them. */
+  vitals?: VitalsDeps;
+  /** The goals service (action-planning cycle), when this process runs it. */
+  goals?: GoalsService;
   bodyLimitBytes?: number;
+  /** Ingest tokens and body limit (config.ingest); without it, the process's demo token guards ingest. */
+  ingestEdge?: IngestEdgeOptions;
 }
 
 const healthBody = z.object({
@@ -84,13 +93,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
         status === 415
           ? 'Unsupported content type: send application/json or application/x-ndjson.'
           : status === 413
-            ? 'Request body too large: split it into smaller batches.'
+            ? `Request body over the limit of ${request.routeOptions.bodyLimit} bytes: split it into smaller batches.`
             : (err as Error).message;
       return reply.code(status).send({ code, message });
     }
     request.log.error({ err }, 'request failed');
     return reply.code(500).send({ code: 'INTERNAL', message: 'Internal error; the server log has the details.' });
   });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      code: 'NOT_FOUND',
+      message: `No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}; the API is described at /api/v1/openapi.json.`,
+    }),
+  );
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
@@ -113,7 +129,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return deps.metrics.registry.metrics();
   });
 
-  registerIngestRoutes(app, deps.ingest);
+  if (deps.ingest) registerIngestRoutes(app, deps.ingest, deps.ingestEdge);
 
   typed.get(
     '/api/v1/availability',
@@ -148,6 +164,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       });
     },
   );
+
+  if (deps.vitals) registerVitalsRoutes(app, deps.vitals);
+  if (deps.goals) registerGoalsRoutes(app, deps.goals);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

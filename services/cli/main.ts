@@ -1,7 +1,11 @@
 import { Command } from 'commander';
-import { startPipeline } from '../app.ts';
-import { ConfigError, describeConfig, loadConfig } from '../shared/config/config.ts';
-import { createLogger } from '../shared/log.ts';
+import { type Pipeline, type Role, startPipeline } from '../app.ts';
+import { registerGoalsCommands } from '../goals/cli.ts';
+import { registerReplayCommands } from '../replay/cli.ts';
+import { startEmbeddedKafka } from '../shared/bus/embedded.ts';
+import { type Config, ConfigError, describeConfig, loadConfig } from '../shared/config/config.ts';
+import { createLogger, type Logger } from '../shared/log.ts';
+import { registerRecomputeCommand } from './recompute.ts';
 
 /** `cxvitals <command>`: the same tasks a person does from a terminal. */
 
@@ -9,60 +13,119 @@ const program = new Command()
   .name('cxvitals')
   .description('Customer-experience vital signs: streaming KPIs, KQIs, CSI, Serviceability and Availability.');
 
+export function configOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+function banner(pipeline: Pipeline, config: Config, roles: readonly Role[]): string {
+  const url = pipeline.url;
+  const lines = [
+    '',
+    `cxvitals is running (${roles.join(', ')})`,
+    ...(roles.includes('api') ? [`  dashboard     ${url}/`] : []),
+    `  health        ${url}/healthz`,
+    `  metrics       ${url}/metrics`,
+    ...(roles.includes('api')
+      ? [
+          `  API           ${url}/api/v1/  (OpenAPI: ${url}/api/v1/openapi.json)`,
+          `  vital signs   ${url}/api/v1/csi?service=broadband&step=5m`,
+          `  availability  ${url}/api/v1/availability?service=broadband&region=north&step=1m`,
+        ]
+      : []),
+    `  Kafka         ${config.kafka.mode === 'embedded' ? 'embedded mock cluster (in memory)' : 'external'} at ${pipeline.brokers}, client ${config.kafka.client}`,
+    `  ClickHouse    ${config.clickhouse.mode === 'embedded' ? `embedded chDB, data in ${config.dataDir}` : `external at ${pipeline.store.location}`}`,
+    ...(roles.includes('ingest') ? [`  simulator     ${config.simulate ? 'on (CXV_SIMULATE=0 turns it off)' : 'off'}`] : []),
+    ...(pipeline.ingestDemoToken
+      ? [`  ingest token  ${pipeline.ingestDemoToken}  (DEMO token for every source; set CXV_INGEST_TOKENS outside demos)`]
+      : []),
+    ...(pipeline.goalsDemoToken
+      ? [
+          `  goals token   ${pipeline.goalsDemoToken}  (DEMO planner token, admin rights; set CXV_GOALS_ADMIN_TOKEN outside demos)`,
+        ]
+      : []),
+    ...(config.kafka.mode === 'embedded' || config.clickhouse.mode === 'embedded'
+      ? [
+          '  WARNING       embedded demo mode: ingest accepts a generated demo token, Kafka keeps data in memory only. Not for production.',
+        ]
+      : []),
+    'Press Ctrl-C to stop (open windows are flushed first).',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function run(roles: readonly Role[]): Promise<void> {
+  const config = configOrExit();
+  const log: Logger = createLogger(config.logLevel);
+  const pipeline = await startPipeline(config, log, { roles }).catch((err: Error) => {
+    log.fatal({ err }, 'start failed');
+    const hint = /EADDRINUSE/.test(err.message) ? ' Another process uses that port: set CXV_PORT.' : '';
+    process.stderr.write(`\ncxvitals could not start: ${err.message}${hint}\n`);
+    process.exit(1);
+  });
+  process.stdout.write(`${banner(pipeline, config, roles)}\n`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      process.stderr.write('Stopping already; forcing exit.\n');
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, 'stopping: intake, then windows flush, commit, store');
+    await pipeline.stop();
+    log.info({}, 'stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
 program
   .command('start')
-  .description('Run the whole pipeline (embedded Kafka and ClickHouse unless KAFKA_BROKERS / CLICKHOUSE_URL are set).')
-  .action(async () => {
-    let config: ReturnType<typeof loadConfig>;
-    try {
-      config = loadConfig();
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        process.stderr.write(`${err.message}\n`);
-        process.exit(2);
-      }
-      throw err;
-    }
-    const log = createLogger(config.logLevel);
-    const pipeline = await startPipeline(config, log).catch((err: Error) => {
-      log.fatal({ err }, 'start failed');
-      process.stderr.write(`\ncxvitals could not start: ${err.message}\n`);
-      process.exit(1);
-    });
-    const lines = [
-      '',
-      'cxvitals is running',
-      `  dashboard     ${pipeline.url}/`,
-      `  health        ${pipeline.url}/healthz`,
-      `  metrics       ${pipeline.url}/metrics`,
-      `  API           ${pipeline.url}/api/v1/  (OpenAPI: ${pipeline.url}/api/v1/openapi.json)`,
-      `  availability  ${pipeline.url}/api/v1/availability?service=broadband&region=north&step=1m`,
-      `  Kafka         ${config.kafka.mode === 'embedded' ? 'embedded mock cluster (in memory)' : 'external'} at ${pipeline.brokers}, client ${config.kafka.client}`,
-      `  ClickHouse    ${config.clickhouse.mode === 'embedded' ? `embedded chDB, data in ${config.dataDir}` : `external at ${pipeline.store.location}`}`,
-      `  simulator     ${config.simulate ? 'on (CXV_SIMULATE=0 turns it off)' : 'off'}`,
-      ...(config.kafka.mode === 'embedded' || config.clickhouse.mode === 'embedded'
-        ? [
-            '  WARNING       embedded demo mode: ingest needs no credentials and Kafka keeps data in memory only. Not for production.',
-          ]
-        : []),
-      'Press Ctrl-C to stop (open windows are flushed first).',
-      '',
-    ];
-    process.stdout.write(`${lines.join('\n')}\n`);
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) {
-        process.stderr.write('Stopping already; press Ctrl-C again… forcing exit.\n');
-        process.exit(130);
-      }
-      stopping = true;
-      log.info({ signal }, 'stopping: intake, then windows flush, commit, store');
-      await pipeline.stop();
-      log.info({}, 'stopped');
+  .description(
+    'Run the whole pipeline in one process (embedded Kafka and ClickHouse unless KAFKA_BROKERS / CLICKHOUSE_URL are set).',
+  )
+  .action(() => run(['ingest', 'aggregator', 'api', 'goals']));
+program
+  .command('all')
+  .description('Same as start.')
+  .action(() => run(['ingest', 'aggregator', 'api', 'goals']));
+program
+  .command('ingest')
+  .description('Run only the ingest edge (POST /api/v1/events/*), with /healthz and /metrics.')
+  .action(() => run(['ingest']));
+program
+  .command('aggregator')
+  .description('Run only the aggregator (consumer group member) and the CSI materializer, with /healthz and /metrics.')
+  .action(() => run(['aggregator']));
+program
+  .command('api')
+  .description('Run only the read API (KPIs, KQIs, CSI, Availability).')
+  .action(() => run(['api']));
+
+program
+  .command('broker')
+  .description('Run an embedded Kafka (librdkafka mock cluster, in memory) on its own, for local multi-process setups and tests.')
+  .option('--brokers <n>', 'brokers in the mock cluster', '1')
+  .action(async (options: { brokers: string }) => {
+    const log = createLogger(process.env.CXV_LOG_LEVEL ?? 'info');
+    const broker = await startEmbeddedKafka({ brokers: Number(options.brokers), log });
+    process.stdout.write(`KAFKA_BROKERS=${broker.bootstrapServers}\n`);
+    const stop = async () => {
+      await broker.stop();
       process.exit(0);
     };
-    process.on('SIGINT', () => void stop('SIGINT'));
-    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop());
+    process.on('SIGTERM', () => void stop());
+    setInterval(() => {}, 1 << 30);
   });
 
 program
@@ -71,5 +134,14 @@ program
   .action(() => {
     process.stdout.write(`${describeConfig()}\n`);
   });
+
+registerRecomputeCommand(program);
+registerReplayCommands(program);
+registerGoalsCommands(program);
+// `cxvitals goals` alone runs the goals service; `cxvitals goals list|create|…` are the planner's commands.
+program.commands
+  .find((c) => c.name() === 'goals')
+  ?.description('Without a subcommand: run only the goals service and its API. With one: the planner commands below.')
+  .action(() => run(['goals']));
 
 await program.parseAsync(process.argv);

@@ -12,7 +12,9 @@ export interface ParsedBody {
   count: number;
 }
 
-export function parseEventsBody(text: string, format: 'json' | 'ndjson'): ParsedBody {
+export function parseEventsBody(body: string, format: 'json' | 'ndjson'): ParsedBody {
+  // A byte-order mark is not JSON whitespace; editors on some platforms add one.
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
   if (format === 'json') {
     let parsed: unknown;
     try {

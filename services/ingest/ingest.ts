@@ -1,16 +1,30 @@
-import { type Bus, BusError, topicForSource } from '../shared/bus/bus.ts';
+import { type Bus, BusError, backfillTopicForSource, type OutgoingMessage, topicForSource } from '../shared/bus/bus.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../shared/sources/avro.ts';
-import { type FieldError, fieldErrors } from '../shared/sources/common.ts';
-import { SOURCES, type SourceName } from '../shared/sources/registry.ts';
+import { type FieldError, fieldErrors, requiredMessage } from '../shared/sources/common.ts';
+import { SOURCES, type SourceName, sourceNames } from '../shared/sources/registry.ts';
 import type { SourceDefinition } from '../shared/sources/source.ts';
 import type { ParsedBody } from './body.ts';
+import { InFlightEvents } from './capacity.ts';
+import { type IngestStats, readIngestStats } from './stats.ts';
 
 /**
  * The ingest path, without HTTP: validate each event (zod, field-level errors),
  * normalise it into its bus record, Avro-encode it and produce it keyed by
  * `service|region`. An event counts as accepted only once Kafka acknowledged it.
+ *
+ * Counting (per source, `received = accepted + rejected`): the events of a body are
+ * counted once they have been looked at — accepted, or rejected with a reason:
+ * `invalid` (validation), `bus_unavailable` / `bus_timeout` (Kafka did not
+ * acknowledge). A body refused as a whole before that (over capacity, too many
+ * events; and at the HTTP edge: auth, unknown source, size, content type) counts
+ * nothing: nothing of it was read, and the sender still holds it.
  */
+
+export type RejectReason = 'invalid' | 'bus_unavailable' | 'bus_timeout';
+
+/** At most this many field errors are listed per body; the rest are counted in `errorsOmitted`. */
+export const MAX_LISTED_ERRORS = 1000;
 
 export interface IngestResult {
   source: SourceName;
@@ -18,31 +32,94 @@ export interface IngestResult {
   accepted: number;
   rejected: number;
   errors: FieldError[];
+  errorsOmitted: number;
+  /** The topic the accepted events went to (`cx.<source>.v1`, or the backfill topic). */
+  topic: string;
 }
 
 export interface IngestOptions {
   maxFutureMs: number;
   now?: () => number;
+  /** Events handed to Kafka and not yet settled, per process (CXV_INGEST_MAX_IN_FLIGHT_EVENTS). Default 50 000. */
+  maxInFlightEvents?: number;
+  /** How long `ingest` waits for Kafka's acknowledgement (CXV_INGEST_PRODUCE_TIMEOUT_MS). Default 10 000. */
+  produceTimeoutMs?: number;
+}
+
+export interface IngestCall {
+  /** History replay: produce to `cx.<source>.backfill.v1`, whose event-time clock follows the data. */
+  backfill?: boolean;
 }
 
 export class IngestService {
   private readonly now: () => number;
+  private readonly produceTimeoutMs: number;
+  readonly capacity: InFlightEvents;
+
   constructor(
     private readonly bus: Bus,
     private readonly metrics: Metrics,
     private readonly options: IngestOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.produceTimeoutMs = options.produceTimeoutMs ?? 10_000;
+    this.capacity = new InFlightEvents(options.maxInFlightEvents ?? 50_000);
   }
 
-  /** Validates and produces. Throws BusError (nothing accepted) when Kafka did not acknowledge. */
-  async ingest(source: SourceName, body: ParsedBody): Promise<IngestResult> {
+  /**
+   * Validates and produces. Throws IngestCapacityError (nothing read, nothing counted)
+   * when the body does not fit the in-flight bound, and BusError (nothing accepted)
+   * when Kafka did not acknowledge in time.
+   */
+  async ingest(source: SourceName, body: ParsedBody, call: IngestCall = {}): Promise<IngestResult> {
+    this.capacity.check(body.count);
+    const { messages, errors } = this.validate(source, body);
+    const topic = call.backfill ? backfillTopicForSource(source) : topicForSource(source);
+    const invalid = body.count - messages.length;
+    this.metrics.ingestReceived.inc({ source }, body.count);
+    if (invalid > 0) this.reject(source, 'invalid', invalid);
+    if (messages.length > 0) {
+      // Cannot fail: checked above for at least as many events, with no await in between.
+      const release = this.capacity.acquire(messages.length);
+      try {
+        await this.produce(topic, messages, release);
+      } catch (err) {
+        const busError =
+          err instanceof BusError
+            ? err
+            : new BusError('BUS_PRODUCE_FAILED', `Kafka did not acknowledge: ${(err as Error).message}`, { cause: err });
+        this.reject(source, busError.code === 'BUS_TIMEOUT' ? 'bus_timeout' : 'bus_unavailable', messages.length);
+        throw busError;
+      }
+      this.metrics.ingestAccepted.inc({ source }, messages.length);
+    }
+    errors.sort((a, b) => a.index - b.index);
+    return {
+      source,
+      received: body.count,
+      accepted: messages.length,
+      rejected: invalid,
+      errors: errors.slice(0, MAX_LISTED_ERRORS),
+      errorsOmitted: Math.max(0, errors.length - MAX_LISTED_ERRORS),
+      topic,
+    };
+  }
+
+  /** Counters per source since this process started (`GET /api/v1/ingest/stats`). */
+  stats(): Promise<IngestStats> {
+    return readIngestStats(this.metrics, sourceNames, { inFlight: this.capacity.inFlight, max: this.capacity.max });
+  }
+
+  /** Synchronous on purpose: nothing else can take capacity between `check` and `acquire`. */
+  private validate(source: SourceName, body: ParsedBody): { messages: OutgoingMessage[]; errors: FieldError[] } {
     const definition = SOURCES[source] as unknown as SourceDefinition<unknown, object>;
+    const codec = codecFor(source);
+    const headers = { [SCHEMA_HEADER]: codec.schemaName, [FINGERPRINT_HEADER]: codec.fingerprint };
     const receivedAt = this.now();
     const errors: FieldError[] = [...body.errors];
-    const records: object[] = [];
+    const messages: OutgoingMessage[] = [];
     for (const { index, value } of body.items) {
-      const parsed = definition.input.safeParse(value);
+      const parsed = definition.input.safeParse(value, { error: requiredMessage });
       if (!parsed.success) {
         errors.push(...fieldErrors(index, parsed.error));
         continue;
@@ -58,31 +135,61 @@ export class IngestService {
         });
         continue;
       }
-      records.push(record);
-    }
-    const invalid = body.count - records.length;
-    this.metrics.ingestReceived.inc({ source }, body.count);
-    if (invalid > 0) this.metrics.ingestRejected.inc({ source, reason: 'invalid' }, invalid);
-
-    if (records.length > 0) {
-      const codec = codecFor(source);
-      const topic = topicForSource(source);
-      const headers = { [SCHEMA_HEADER]: codec.schemaName, [FINGERPRINT_HEADER]: codec.fingerprint };
+      let encoded: Buffer;
       try {
-        await this.bus.produce(
-          topic,
-          records.map((r) => ({ key: definition.partitionKey(r), value: codec.encode(r), headers })),
-        );
+        encoded = codec.encode(record);
       } catch (err) {
-        this.metrics.ingestRejected.inc({ source, reason: 'bus_unavailable' }, records.length);
-        throw err instanceof BusError
-          ? err
-          : new BusError('BUS_PRODUCE_FAILED', `Kafka did not acknowledge: ${(err as Error).message}`, { cause: err });
+        // The zod schema should make this impossible; if it ever happens the event is
+        // refused with the reason instead of failing the whole body.
+        errors.push({
+          index,
+          field: '(event)',
+          code: 'not_encodable',
+          message: `valid, but does not fit Avro schema ${codec.schemaName}: ${(err as Error).message.slice(0, 200)}`,
+        });
+        continue;
       }
-      this.metrics.busProduced.inc({ topic }, records.length);
-      this.metrics.ingestAccepted.inc({ source }, records.length);
+      messages.push({ key: definition.partitionKey(record), value: encoded, headers });
     }
-    errors.sort((a, b) => a.index - b.index);
-    return { source, received: body.count, accepted: records.length, rejected: invalid, errors };
+    return { messages, errors };
+  }
+
+  /**
+   * Produces under the in-flight bound and the edge's deadline. Capacity is given back
+   * when Kafka settles, not at the deadline: until then the messages still sit in the
+   * producer's memory. A delivery that lands after the deadline (the sender was told
+   * 503 and will resend; the eventId dedupes) is still counted on its topic.
+   */
+  private async produce(topic: string, messages: OutgoingMessage[], release: () => void): Promise<void> {
+    let late = false;
+    const delivery = (async () => this.bus.produce(topic, messages))().finally(release);
+    delivery.then(
+      () => {
+        if (late) this.metrics.busProduced.inc({ topic }, messages.length);
+      },
+      () => {},
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        late = true;
+        reject(
+          new BusError(
+            'BUS_TIMEOUT',
+            `Kafka did not acknowledge ${messages.length} event(s) on ${topic} within ${this.produceTimeoutMs} ms`,
+          ),
+        );
+      }, this.produceTimeoutMs);
+    });
+    try {
+      await Promise.race([delivery, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.metrics.busProduced.inc({ topic }, messages.length);
+  }
+
+  private reject(source: SourceName, reason: RejectReason, count: number): void {
+    this.metrics.ingestRejected.inc({ source, reason }, count);
   }
 }

@@ -1,35 +1,61 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { HttpError } from '../api/errors.ts';
+import { errorBody, HttpError } from '../api/errors.ts';
 import { BusError } from '../shared/bus/bus.ts';
 import { isSourceName, sourceNames } from '../shared/sources/registry.ts';
+import { IngestAuth } from './auth.ts';
 import { parseEventsBody } from './body.ts';
+import { IngestCapacityError } from './capacity.ts';
 import type { IngestService } from './ingest.ts';
+import { ingestStatsBody } from './stats.ts';
 
 /**
- * `POST /api/v1/events/{source}`: a JSON array (or one object) or NDJSON. Each event is
- * checked on its own: valid events are produced even when others in the same body
- * are not, and the answer lists every bad event by index and field path (400 when
- * any was refused, 200 when all were accepted). Kafka down or slow → 503 with
- * Retry-After, and nothing of that body was accepted.
+ * `POST /api/v1/events/{source}[?backfill=true]`: a JSON array (or one object) or
+ * NDJSON. In order: the bearer token (401 / 403, before the body is read), the source
+ * (404), the content type (415) and size (413); then each event is checked on its own:
+ * valid events are produced even when others in the same body are not, and the answer
+ * lists every bad event by index and field path (400 when any was refused, 200 when
+ * all were accepted). Over the in-flight bound → 429, Kafka down or slow → 503, both
+ * with Retry-After, and nothing of that body was accepted.
  */
+
+/** Seconds a sender should wait after a 503 (Kafka down or slow). */
+export const BUS_RETRY_AFTER_SEC = 5;
+
+const fieldError = z.object({ index: z.number().int(), field: z.string(), code: z.string(), message: z.string() });
 
 const ingestResponse = z.object({
   code: z.string(),
   message: z.string(),
   source: z.string(),
+  topic: z.string(),
   received: z.number().int(),
   accepted: z.number().int(),
   rejected: z.number().int(),
-  errors: z.array(z.object({ index: z.number().int(), field: z.string(), code: z.string(), message: z.string() })),
+  errors: z.array(fieldError),
+  errorsOmitted: z.number().int().describe('field errors beyond the first 1000, not listed'),
 });
 
-export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService): void {
+const UNSUPPORTED_MEDIA_TYPE = 'Unsupported content type: send application/json or application/x-ndjson.';
+
+const flag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export interface IngestEdgeOptions {
+  /** Who may post what. Default: the process's demo token, for every source (see auth.ts). */
+  auth?: IngestAuth;
+  /** Largest request body in bytes (CXV_INGEST_MAX_BODY_BYTES). Default: the server's body limit. */
+  maxBodyBytes?: number;
+}
+
+export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService, edge: IngestEdgeOptions = {}): void {
+  const auth = edge.auth ?? IngestAuth.demo();
+
   // Scoped: in this plugin the body arrives as text, so a body that is not JSON is
   // counted and answered like any other bad event instead of failing before the route.
   app.register(async (scope) => {
-    scope.removeContentTypeParser(['application/json']);
+    // Only ours: any other type (text/plain included) is a 415 before the body is read.
+    scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) =>
       done(null, { format: 'json', text: body as string }),
     );
@@ -38,29 +64,46 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
       { parseAs: 'string' },
       (_req, body, done) => done(null, { format: 'ndjson', text: body as string }),
     );
+    // onRequest runs before the body is read: an unauthorised sender costs no parsing.
+    scope.addHook('onRequest', async (request) => {
+      const source = (request.params as { source?: string }).source ?? '';
+      const decision = auth.authorize(request.headers.authorization, source);
+      if (!decision.ok) throw new HttpError(decision.status, decision.code, decision.message, undefined, decision.headers);
+      if (!isSourceName(source)) throw unknownSource(source);
+    });
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/api/v1/events/:source',
       {
+        ...(edge.maxBodyBytes !== undefined ? { bodyLimit: edge.maxBodyBytes } : {}),
         schema: {
           summary: 'Ingest events of one source (JSON array, one object, or NDJSON)',
+          description:
+            'Needs `Authorization: Bearer <token>`. `backfill=true` sends the events to `cx.<source>.backfill.v1` (history replay).',
           params: z.object({ source: z.string() }),
-          response: { 200: ingestResponse, 400: ingestResponse },
+          querystring: z.object({ backfill: flag.optional() }),
+          response: {
+            200: ingestResponse,
+            400: z.union([ingestResponse, errorBody]),
+            401: errorBody,
+            403: errorBody,
+            404: errorBody,
+            413: errorBody,
+            415: errorBody,
+            429: errorBody,
+            503: errorBody,
+          },
         },
       },
       async (request, reply) => {
         const { source } = request.params;
-        if (!isSourceName(source)) {
-          throw new HttpError(404, 'UNKNOWN_SOURCE', `No source named "${source}". Known sources: ${sourceNames.join(', ')}.`, [
-            { field: 'source', message: `must be one of ${sourceNames.join(', ')}` },
-          ]);
-        }
+        if (!isSourceName(source)) throw unknownSource(source);
         const raw = request.body as { format: 'json' | 'ndjson'; text: string } | undefined;
         if (!raw || typeof raw.text !== 'string') {
-          throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json or application/x-ndjson.');
+          throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', UNSUPPORTED_MEDIA_TYPE);
         }
         const body = parseEventsBody(raw.text, raw.format);
         try {
-          const result = await ingest.ingest(source, body);
+          const result = await ingest.ingest(source, body, { backfill: request.query.backfill ?? false });
           const ok = result.rejected === 0;
           return reply.code(ok ? 200 : 400).send({
             code: ok ? 'ACCEPTED' : 'INVALID_EVENTS',
@@ -70,18 +113,43 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
             ...result,
           });
         } catch (err) {
-          if (err instanceof BusError) {
-            throw new HttpError(
-              503,
-              'BUS_UNAVAILABLE',
-              `Kafka did not acknowledge the events; nothing was accepted. Retry later. (${err.message})`,
-              undefined,
-              { 'retry-after': '5' },
-            );
-          }
-          throw err;
+          throw toHttpError(err);
         }
       },
     );
   });
+
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/v1/ingest/stats',
+    {
+      schema: {
+        summary: 'Events received, accepted, rejected (by reason) and dead-lettered per source, since this process started',
+        response: { 200: ingestStatsBody },
+      },
+    },
+    async () => ingest.stats(),
+  );
+}
+
+const unknownSource = (source: string) =>
+  new HttpError(404, 'UNKNOWN_SOURCE', `No source named "${source}". Known sources: ${sourceNames.join(', ')}.`, [
+    { field: 'source', message: `must be one of ${sourceNames.join(', ')}` },
+  ]);
+
+function toHttpError(err: unknown): unknown {
+  if (err instanceof IngestCapacityError) {
+    return err.code === 'BATCH_TOO_LARGE'
+      ? new HttpError(413, err.code, err.message)
+      : new HttpError(429, err.code, err.message, undefined, { 'retry-after': String(err.retryAfterSec) });
+  }
+  if (err instanceof BusError) {
+    return new HttpError(
+      503,
+      'BUS_UNAVAILABLE',
+      `Kafka did not acknowledge the events; nothing was accepted. Resend the body after Retry-After. (${err.message})`,
+      undefined,
+      { 'retry-after': String(BUS_RETRY_AFTER_SEC) },
+    );
+  }
+  return err;
 }

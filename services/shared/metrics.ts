@@ -53,19 +53,29 @@ export function createMetrics() {
     }),
     aggregatorOutcome: new Counter({
       name: 'cxv_aggregator_messages_total',
-      help: 'What the aggregator did with each message: counted, late_update, late_stored, already_counted, dead_lettered.',
+      help: 'What the aggregator did with each message: counted, late_update, too_late (stored in late_events), already_counted (redelivered), duplicate (same eventId), dead_lettered.',
       labelNames: ['source', 'outcome'],
       registers: [registry],
     }),
     windowsWritten: new Counter({
       name: 'cxv_aggregator_window_rows_written_total',
-      help: 'Window rows written to ClickHouse (new windows and new versions), per table.',
+      help: 'Rows the aggregator wrote to ClickHouse (window rows incl. new versions, raw, late and maintenance rows), per table.',
       labelNames: ['table'],
       registers: [registry],
     }),
     openWindows: new Gauge({
       name: 'cxv_aggregator_open_windows',
       help: 'Windows held in memory (open, or written and still accepting late events).',
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'cxv_aggregator_consumer_lag_messages',
+      help: 'Messages on the assigned partitions not consumed yet (sampled every few seconds).',
+      registers: [registry],
+    }),
+    assignedPartitions: new Gauge({
+      name: 'cxv_aggregator_assigned_partitions',
+      help: 'Partitions assigned to this aggregator instance.',
       registers: [registry],
     }),
     storeInsertSeconds: new Histogram({

@@ -1,5 +1,6 @@
 import type { Logger } from '../shared/log.ts';
 import type { SourceName } from '../shared/sources/registry.ts';
+import { CustomerSignals, type Outage } from './customer-signals.ts';
 
 /**
  * The built-in traffic simulator: probes for several services × regions every few
@@ -26,13 +27,6 @@ export interface SimulatorOptions {
   now?: () => number;
 }
 
-interface Outage {
-  service: string;
-  region: string;
-  startMs: number;
-  endMs: number;
-}
-
 /** mulberry32: a small seeded PRNG so a run can be reproduced. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -52,6 +46,7 @@ export class Simulator {
   private readonly now: () => number;
   private readonly intervalMs: number;
   private readonly outages: Outage[] = [];
+  private readonly customers: CustomerSignals;
   private timer: NodeJS.Timeout | undefined;
   private nextCycleAt = 0;
   private cycle = 0;
@@ -63,6 +58,7 @@ export class Simulator {
     this.random = prng(o.seed ?? 20261123);
     this.now = o.now ?? Date.now;
     this.intervalMs = o.intervalMs ?? 5000;
+    this.customers = new CustomerSignals(this.random, SIM_SERVICES, SIM_REGIONS);
   }
 
   /** Seeds history (when asked), declares the first maintenance windows and starts the live loop. */
@@ -95,6 +91,7 @@ export class Simulator {
       }
     }
     await this.submit('probe', batch);
+    for (let t = from; t < t0; t += MINUTE) await this.customerSlice(t, MINUTE);
     this.o.log.info({ from: new Date(from).toISOString(), minutes }, 'simulator seeded history');
   }
 
@@ -138,8 +135,16 @@ export class Simulator {
     this.pendingDeclarations = this.pendingDeclarations.filter((d) => d.declareAt > now);
     for (const d of due) await this.maintenance(d.service, d.region, d.start, d.end, now, d.id);
     await this.submit('probe', this.probeResults(now));
+    await this.customerSlice(now - this.intervalMs, this.intervalMs);
     const horizon = now - 60 * MINUTE;
     for (let i = this.outages.length - 1; i >= 0; i -= 1) if ((this.outages[i]?.endMs ?? 0) < horizon) this.outages.splice(i, 1);
+  }
+
+  private async customerSlice(t: number, sliceMs: number): Promise<void> {
+    const { contact, survey, social } = this.customers.slice(t, sliceMs, this.outages);
+    await this.submit('contact', contact);
+    await this.submit('survey', survey);
+    await this.submit('social', social);
   }
 
   private down(service: string, region: string, t: number): boolean {
@@ -163,6 +168,11 @@ export class Simulator {
           probeType: 'active',
           success: this.random() < okChance,
           latencyMs: Math.round(latency * 10) / 10,
+          jitterMs: Math.round((down ? 40 : 3) * (0.5 + this.random()) * 10) / 10,
+          packetsSent: 100,
+          packetLossPct: down ? 20 + Math.floor(this.random() * 60) : this.random() < 0.9 ? 0 : 1,
+          throughputKbps: Math.round((down ? 500 : 50_000) * (0.5 + this.random())),
+          mos: Math.round((down ? 2.2 + this.random() * 0.8 : 4.0 + this.random() * 0.4) * 100) / 100,
         });
         const attempts = 20;
         let successes = 0;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AvailabilityReport } from '../../services/api/availability.ts';
 import type { Pipeline } from '../../services/app.ts';
-import { eventually, getJson, metricValue, postJson, startTestPipeline } from '../support/pipeline.ts';
+import { eventually, getJson, metricValue, postJson, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
 
 /**
  * The embedded stack end to end, in-process: HTTP ingest → Avro on the mock Kafka →
@@ -202,7 +202,7 @@ describe('embedded pipeline: probe and maintenance events to Availability and Se
     expect([unknown.status, unknown.body.code]).toEqual([404, 'UNKNOWN_SOURCE']);
     const wrongType = await fetch(`${pipeline.url}/api/v1/events/probe`, {
       method: 'POST',
-      headers: { 'content-type': 'text/csv' },
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${testIngestToken()}` },
       body: 'a,b',
     });
     expect(wrongType.status).toBe(415);

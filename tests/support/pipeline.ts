@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Pipeline, startPipeline } from '../../services/app.ts';
+import { demoIngestCredentials } from '../../services/ingest/auth.ts';
 import { loadConfig } from '../../services/shared/config/config.ts';
 import { createLogger } from '../../services/shared/log.ts';
 
@@ -38,10 +39,22 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
-export async function postJson(url: string, body: unknown, contentType = 'application/json') {
+/**
+ * The ingest token of the pipelines started here: with no CXV_INGEST_TOKENS, ingest
+ * accepts the process's demo token, and the tests run in the same process.
+ */
+export const testIngestToken = (): string => demoIngestCredentials().token;
+
+/** POSTs with the test ingest token unless `headers` says otherwise. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  contentType = 'application/json',
+  headers: Record<string, string> = { authorization: `Bearer ${testIngestToken()}` },
+) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': contentType },
+    headers: { 'content-type': contentType, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };

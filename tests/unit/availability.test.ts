@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, type ProbeWindowState, probeFamily } from '../../services/aggregator/families/probe.ts';
+import { classify, type ProbeWindowState, probeFamily, probeKey } from '../../services/aggregator/families/probe.ts';
 import { MaintenanceRegistry } from '../../services/aggregator/maintenance-registry.ts';
 import {
   availability,
@@ -36,7 +36,7 @@ function probe(tsMs: number, attempts: number, successes: number): ProbeRecord {
 }
 
 function windowOf(events: ProbeRecord[]): ProbeWindowState {
-  const state = probeFamily.create('broadband|north', T);
+  const state = probeFamily.create(probeKey('broadband', 'north'), T);
   for (const e of events) probeFamily.add(state, e);
   return state;
 }

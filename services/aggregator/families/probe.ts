@@ -1,5 +1,6 @@
 import { type AvailabilityCounts, addCounts, maintenanceCover, zeroAvailabilityCounts } from '../../shared/kpi/availability.ts';
 import type { ProbeRecord } from '../../shared/sources/probe.ts';
+import { joinKey, splitKey, type WindowBinding } from '../binding.ts';
 import type { Family } from '../engine.ts';
 import type { MaintenanceRegistry } from '../maintenance-registry.ts';
 
@@ -22,15 +23,15 @@ export interface ProbeWindowState {
 
 export const PROBE_TABLE = 'probe_kpi_1m';
 
-export const probeKey = (service: string, region: string): string => `${service}|${region}`;
+export const probeKey = (service: string, region: string): string => joinKey([service, region]);
 
 export function splitProbeKey(key: string): { service: string; region: string } {
-  const cut = key.indexOf('|');
-  return { service: key.slice(0, cut), region: key.slice(cut + 1) };
+  const [service = '', region = ''] = splitKey(key);
+  return { service, region };
 }
 
 export const probeFamily: Family<ProbeRecord, ProbeWindowState> = {
-  name: 'probe',
+  name: 'availability',
   create(key) {
     const { service, region } = splitProbeKey(key);
     return { service, region, base: zeroAvailabilityCounts(), baseSamples: 0, times: [], attempts: [], successes: [] };
@@ -76,7 +77,7 @@ export interface ProbeRow {
   retro_successes: number;
   version: number;
   bus_epoch: string;
-  source_partition: number;
+  source_partition: string;
   last_offset: number;
 }
 
@@ -84,7 +85,7 @@ export function toProbeRow(
   state: ProbeWindowState,
   windowStart: number,
   registry: MaintenanceRegistry,
-  meta: { version: number; busEpoch: string; partition: number; lastOffset: number },
+  meta: { version: number; busEpoch: string; partition: string; lastOffset: number },
 ): ProbeRow {
   const c = classify(state, registry);
   return {
@@ -106,10 +107,10 @@ export function toProbeRow(
 }
 
 /** State for a window read back from the store: its counts become the classified base. */
-export function probeStateFromRow(row: ProbeRow): ProbeWindowState {
+export function probeStateFromRow(row: Record<string, unknown>): ProbeWindowState {
   return {
-    service: row.service,
-    region: row.region,
+    service: String(row.service),
+    region: String(row.region),
     base: {
       attempts: Number(row.attempts),
       successes: Number(row.successes),
@@ -124,3 +125,19 @@ export function probeStateFromRow(row: ProbeRow): ProbeWindowState {
     successes: [],
   };
 }
+
+export const probeBinding: WindowBinding<ProbeRecord, ProbeWindowState> = {
+  source: 'probe',
+  family: probeFamily,
+  table: PROBE_TABLE,
+  keyOf: (r) => probeKey(r.service, r.region),
+  keyColumns: ['service', 'region'],
+  toRow: (state, windowStart, meta, context) =>
+    toProbeRow(state, windowStart, context.maintenance, {
+      version: meta.version,
+      busEpoch: meta.busEpoch,
+      partition: meta.partition,
+      lastOffset: meta.lastOffset,
+    }) as unknown as Record<string, unknown>,
+  fromRow: probeStateFromRow,
+};

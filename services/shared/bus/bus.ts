@@ -114,5 +114,11 @@ export class BusError extends Error {
 }
 
 export const topicForSource = (source: string): string => `cx.${source}.v1`;
+/**
+ * History replay (`?backfill=true`, the replay CLI) goes to its own topic, so the
+ * aggregator can run a separate event-time clock that follows the file instead of
+ * judging old events late against the live watermark. Same Avro schema as the live topic.
+ */
+export const backfillTopicForSource = (source: string): string => `cx.${source}.backfill.v1`;
 export const DLQ_TOPIC = 'cx.dlq.v1';
 export const partitionKey = (service: string, region: string): string => `${service}|${region}`;

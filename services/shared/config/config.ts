@@ -39,10 +39,31 @@ const brokerList = z
     message: 'must be a comma-separated list of host:port, e.g. kafka-1:9092,kafka-2:9092',
   });
 
+/**
+ * Ingest tokens as stored: `source:sha256hex` entries, comma-separated (`*` = every
+ * source). Only hashes live in configuration; the tokens themselves stay with the senders.
+ */
+const tokenEntry = /^(\*|[a-z][a-z0-9_-]{0,63}):([0-9a-f]{64})$/;
+const ingestTokens = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .filter((e) => e !== ''),
+  )
+  .refine((entries) => entries.length > 0 && entries.every((e) => tokenEntry.test(e)), {
+    message: 'must be a comma-separated list of source:sha256hex or *:sha256hex (64 hex digits: printf %s "$TOKEN" | sha256sum)',
+  })
+  .transform((entries) => entries.map((e) => ({ source: e.slice(0, e.indexOf(':')), sha256: e.slice(e.indexOf(':') + 1) })));
+
 interface Setting {
   schema: z.ZodType<unknown>;
   default?: string;
   doc: string;
+  /** A bad value is not echoed in the error (it may be a secret pasted in the wrong place). */
+  redactInErrors?: true;
 }
 
 export const SETTINGS = {
@@ -77,6 +98,10 @@ export const SETTINGS = {
     doc: 'Kafka client library behind the bus: rdkafka (node-rdkafka, librdkafka) or kafkajs (pure JS).',
   },
   CXV_EMBEDDED_KAFKA_BROKERS: { schema: intIn(1, 9), default: '1', doc: 'Brokers in the embedded mock cluster.' },
+  CXV_KAFKA_SESSION_TIMEOUT_MS: {
+    schema: intIn(3000, 300_000),
+    doc: "Consumer-group session timeout: how soon a dead aggregator's partitions move to another (default 30000, 6000 embedded).",
+  },
   KAFKA_CLIENT_ID: { schema: z.string().trim().min(1), default: 'cxvitals', doc: 'Kafka client.id.' },
   CLICKHOUSE_URL: { schema: httpUrl, doc: 'ClickHouse HTTP endpoint. Unset → embedded chDB in CXV_DATA_DIR.' },
   CLICKHOUSE_USER: { schema: z.string().trim().min(1), default: 'default', doc: 'ClickHouse user (with CLICKHOUSE_URL).' },
@@ -104,15 +129,70 @@ export const SETTINGS = {
     default: '10000',
     doc: 'A partition with no events for this long advances its watermark by wall clock.',
   },
+  CXV_BACKFILL_OUT_OF_ORDERNESS_MS: {
+    schema: intIn(0, 366 * 86_400_000),
+    default: String(7 * 86_400_000),
+    doc: 'Out-of-orderness allowed on history replays (backfill topics): their windows close when the replay goes idle.',
+  },
+  CXV_RAW_RETENTION_DAYS: {
+    schema: intIn(1, 36_500),
+    default: '90',
+    doc: 'Days raw events are kept in ClickHouse for drill-down and dedupe of replays (a TTL set at start).',
+  },
   CXV_MAX_FUTURE_MS: {
     schema: intIn(0, 86_400_000),
     default: '300000',
     doc: 'Events stamped further than this in the future (by wall clock) are rejected.',
   },
+  CXV_GOALS_ADMIN_TOKEN: {
+    schema: z.string().regex(/^\S{24,}$/, {
+      message: 'must be at least 24 characters without spaces, e.g. the output of `openssl rand -base64 32`',
+    }),
+    doc: 'Bearer token of the built-in goals administrator. Unset in embedded mode → a demo planner token is generated and printed at start.',
+  },
+  CXV_MODEL_FILE: {
+    schema: z.string().trim().min(1),
+    default: 'schemas/model/cx-model.v1.yaml',
+    doc: 'The KPI → KQI → CSI model (and service catalog). Re-read when it changes; an invalid edit is reported and the previous model stays.',
+  },
+  CXV_SHORT_ABANDON_SEC: {
+    schema: intIn(0, 3600),
+    default: '5',
+    doc: 'Contacts abandoned within this many seconds are short abandons, excluded from offered.',
+  },
+  CXV_SERVICE_LEVEL_SEC: {
+    schema: intIn(1, 86_400),
+    default: '20',
+    doc: 'Service level threshold: answered within this many seconds.',
+  },
   CXV_EXCUSE_RETROACTIVE_MAINTENANCE: {
     schema: boolFlag,
     default: '0',
     doc: 'Whether maintenance declared after it started excuses downtime in Availability (default: no; it is reported either way).',
+  },
+  CXV_INGEST_TOKENS: {
+    schema: ingestTokens,
+    redactInErrors: true,
+    doc: 'Ingest API tokens, as SHA-256 hashes: comma-separated `source:sha256hex` (or `*:sha256hex` for every source). Unset, and no CXV_INGEST_TOKENS_FILE → a random demo token valid for every source is generated at start and printed.',
+  },
+  CXV_INGEST_TOKENS_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'File with more ingest token entries, one `source:sha256hex` per line (`#` starts a comment); read at start, added to CXV_INGEST_TOKENS.',
+  },
+  CXV_INGEST_MAX_BODY_BYTES: {
+    schema: intIn(1024, 1024 * 1024 * 1024),
+    default: '10485760',
+    doc: 'Largest ingest request body, bytes; a bigger one gets 413.',
+  },
+  CXV_INGEST_MAX_IN_FLIGHT_EVENTS: {
+    schema: intIn(1, 10_000_000),
+    default: '50000',
+    doc: 'Events this process may have handed to Kafka and not yet seen acknowledged; a body that would go over gets 429 with Retry-After (one holding more events than this gets 413).',
+  },
+  CXV_INGEST_PRODUCE_TIMEOUT_MS: {
+    schema: intIn(100, 600_000),
+    default: '10000',
+    doc: 'How long an ingest request waits for Kafka to acknowledge its events before answering 503 with Retry-After.',
   },
 } satisfies Record<string, Setting>;
 
@@ -130,6 +210,7 @@ export interface Config {
     client: 'rdkafka' | 'kafkajs';
     embeddedBrokers: number;
     clientId: string;
+    sessionTimeoutMs: number | undefined;
   };
   clickhouse: {
     mode: 'embedded' | 'external';
@@ -142,9 +223,21 @@ export interface Config {
     outOfOrdernessMs: number;
     allowedLatenessMs: number;
     idlePartitionMs: number;
+    backfillOutOfOrdernessMs: number;
     maxFutureMs: number;
   };
+  rawRetentionDays: number;
   excuseRetroactiveMaintenance: boolean;
+  ingest: {
+    /** Hashed tokens from CXV_INGEST_TOKENS (the file's entries are read by services/ingest/auth.ts). */
+    tokens: Array<{ source: string; sha256: string }>;
+    tokensFile: string | undefined;
+    maxBodyBytes: number;
+    maxInFlightEvents: number;
+    produceTimeoutMs: number;
+  };
+  goals: { adminToken: string | undefined };
+  model: { file: string; shortAbandonSec: number; serviceLevelSec: number };
 }
 
 export class ConfigError extends Error {
@@ -168,7 +261,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!given && setting.default === undefined) continue;
     const result = setting.schema.safeParse(given ? raw : setting.default);
     if (result.success) values[name] = result.data;
-    else problems.push({ variable: name, value: raw, message: result.error.issues.map((i) => i.message).join('; ') });
+    else
+      problems.push({
+        variable: name,
+        value: setting.redactInErrors ? '(redacted)' : raw,
+        message: result.error.issues.map((i) => i.message).join('; '),
+      });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const v = values as Record<SettingName, never>;
@@ -186,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       client: v.CXV_KAFKA_CLIENT,
       embeddedBrokers: v.CXV_EMBEDDED_KAFKA_BROKERS,
       clientId: v.KAFKA_CLIENT_ID,
+      sessionTimeoutMs: v.CXV_KAFKA_SESSION_TIMEOUT_MS as number | undefined,
     },
     clickhouse: {
       mode: url ? 'external' : 'embedded',
@@ -198,9 +297,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       outOfOrdernessMs: v.CXV_WINDOW_OUT_OF_ORDERNESS_MS,
       allowedLatenessMs: v.CXV_ALLOWED_LATENESS_MS,
       idlePartitionMs: v.CXV_IDLE_PARTITION_MS,
+      backfillOutOfOrdernessMs: v.CXV_BACKFILL_OUT_OF_ORDERNESS_MS,
       maxFutureMs: v.CXV_MAX_FUTURE_MS,
     },
+    rawRetentionDays: v.CXV_RAW_RETENTION_DAYS,
     excuseRetroactiveMaintenance: v.CXV_EXCUSE_RETROACTIVE_MAINTENANCE,
+    ingest: {
+      tokens: (v.CXV_INGEST_TOKENS as Config['ingest']['tokens'] | undefined) ?? [],
+      tokensFile: v.CXV_INGEST_TOKENS_FILE as string | undefined,
+      maxBodyBytes: v.CXV_INGEST_MAX_BODY_BYTES,
+      maxInFlightEvents: v.CXV_INGEST_MAX_IN_FLIGHT_EVENTS,
+      produceTimeoutMs: v.CXV_INGEST_PRODUCE_TIMEOUT_MS,
+    },
+    goals: { adminToken: v.CXV_GOALS_ADMIN_TOKEN as string | undefined },
+    model: {
+      file: path.resolve(v.CXV_MODEL_FILE as string),
+      shortAbandonSec: v.CXV_SHORT_ABANDON_SEC,
+      serviceLevelSec: v.CXV_SERVICE_LEVEL_SEC,
+    },
   };
 }
 

@@ -2,17 +2,27 @@ import { z } from 'zod';
 
 /** Fields every event shares (design doc, "Events"). */
 
-const MIN_TS = Date.UTC(2000, 0, 1);
+// 1980: old enough for historical replays (the bank call-center day is 1999), and still
+// catches epoch seconds sent as milliseconds, which land in January 1970.
+const MIN_TS = Date.UTC(1980, 0, 1);
 const MAX_TS = Date.UTC(2100, 0, 1);
 
 /** Event time: ISO-8601 with an offset (or Z), or epoch milliseconds. Normalised to epoch ms. */
 export const timestamp = z
-  .union([
-    z.number().int({ message: 'must be whole epoch milliseconds' }),
-    z.iso.datetime({ offset: true, message: 'must be ISO-8601 with an offset, e.g. 2026-11-23T10:00:00Z' }),
-  ])
+  .union(
+    [
+      z.number().int({ message: 'must be whole epoch milliseconds' }),
+      z.iso.datetime({ offset: true, message: 'must be ISO-8601 with an offset, e.g. 2026-11-23T10:00:00Z' }),
+    ],
+    {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'required'
+          : 'must be ISO-8601 with an offset (e.g. 2026-11-23T10:00:00Z) or whole epoch milliseconds',
+    },
+  )
   .transform((v) => (typeof v === 'number' ? v : Date.parse(v)))
-  .refine((ms) => ms >= MIN_TS && ms < MAX_TS, { message: 'must lie between the years 2000 and 2100' });
+  .refine((ms) => ms >= MIN_TS && ms < MAX_TS, { message: 'must lie between the years 1980 and 2100' });
 
 export const name = (max = 128) =>
   z
@@ -46,6 +56,15 @@ export interface FieldError {
   code: string;
   message: string;
 }
+
+/**
+ * Per-parse error map: a missing field says `required` instead of zod's "expected
+ * string, received undefined". Messages a schema declares itself take precedence.
+ */
+export const requiredMessage: z.core.$ZodErrorMap = (issue) =>
+  (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined
+    ? { message: 'required' }
+    : undefined;
 
 export function fieldErrors(index: number, error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({

@@ -101,3 +101,18 @@ export async function migrate(store: Store, log: Logger, dir = SQL_DIR): Promise
   }
   return report;
 }
+
+/**
+ * Sets the raw_events TTL from configuration. Only when it changed: every MODIFY TTL
+ * re-evaluates the TTL over the whole table.
+ */
+export async function applyRawRetention(store: Store, days: number, log: Logger): Promise<void> {
+  if (!Number.isInteger(days) || days < 1) throw new StoreError('STORE_MIGRATION_FAILED', `Invalid raw retention: ${days} days`);
+  const [table] = await store.query<{ engine_full: string }>(
+    'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {name:String}',
+    { db: store.database, name: 'raw_events' },
+  );
+  if (table?.engine_full.includes(`toIntervalDay(${days})`)) return;
+  await store.command(`ALTER TABLE ${store.table('raw_events')} MODIFY TTL toDateTime(ts) + toIntervalDay(${days})`);
+  log.info({ days }, 'raw_events retention set');
+}

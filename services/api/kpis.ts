@@ -1,0 +1,187 @@
+import { flatten, unflatten } from '../aggregator/flatten.ts';
+import type { AvailabilityCounts } from '../shared/kpi/availability.ts';
+import type { KpiId } from '../shared/kpi/catalog.ts';
+import { emptyContact } from '../shared/kpi/contact.ts';
+import { emptyProbe } from '../shared/kpi/probe.ts';
+import { emptySocial } from '../shared/kpi/social.ts';
+import { surgeSeries } from '../shared/kpi/surge.ts';
+import { emptySurvey } from '../shared/kpi/survey.ts';
+import { type WindowAccumulators, windowKpis } from '../shared/kpi/window.ts';
+import { kpiValue } from '../shared/sources/declared-kpi.ts';
+import { declaredKpis } from '../shared/sources/registry.ts';
+import type { Store } from '../shared/store/store.ts';
+
+/**
+ * KPI reads: per bucket the accumulators of every family, summed in ClickHouse
+ * (`sumMap` over kpi_1m, sums over probe_kpi_1m), turned into KPI values in TypeScript
+ * by the same functions the model uses. Coarse buckets and several regions or services
+ * are exact sums; nothing is averaged.
+ */
+
+export interface KpiFilter {
+  /** One service, several (a product's), or all when empty. */
+  services: string[];
+  region: string | undefined;
+  segment: string | undefined;
+  from: number;
+  to: number;
+  stepSec: number;
+}
+
+export interface KpiBucket {
+  start: number;
+  accumulators: WindowAccumulators;
+  /** Declared sources' KPI sums: source → KPI name → numerator/denominator. */
+  declared: Record<string, Record<string, { numerator: number; denominator: number }>>;
+  /** Largest social-surge z of the bucket's minutes (null during warm-up or with no baseline). */
+  socialSurge: number | null;
+}
+
+const MINUTE = 60_000;
+/** Minutes before `from` read to warm up the surge baseline. */
+const SURGE_HISTORY_MINUTES = 60;
+
+function where(f: KpiFilter, params: Record<string, unknown>, options: { segment: boolean }): string {
+  params.services = f.services;
+  params.anyService = f.services.length === 0 ? 1 : 0;
+  params.region = f.region ?? '';
+  params.anyRegion = f.region === undefined ? 1 : 0;
+  params.segment = f.segment ?? '';
+  params.anySegment = f.segment === undefined ? 1 : 0;
+  return [
+    '({anyService:UInt8} = 1 OR has({services:Array(String)}, service))',
+    '({anyRegion:UInt8} = 1 OR region = {region:String})',
+    options.segment ? '({anySegment:UInt8} = 1 OR segment = {segment:String})' : '1',
+    'window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})',
+  ].join(' AND ');
+}
+
+export async function readKpiBuckets(store: Store, f: KpiFilter): Promise<KpiBucket[]> {
+  const stepMs = f.stepSec * 1000;
+  const params: Record<string, unknown> = { from: f.from, to: f.to, stepMs };
+  const families = await store.query<{ family: string; bucket: string; sums: Record<string, number> }>(
+    `SELECT family, intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket, sumMap(sums) AS sums
+     FROM ${store.table('kpi_1m')} FINAL WHERE ${where(f, params, { segment: true })}
+     GROUP BY family, bucket ORDER BY bucket`,
+    params,
+  );
+  // Availability and Serviceability come from probe_kpi_1m, which keeps the maintenance
+  // split up to date; it has no segment, so a segment filter leaves them out.
+  const availabilityParams: Record<string, unknown> = { from: f.from, to: f.to, stepMs };
+  const availabilityWhere = where(f, availabilityParams, { segment: false });
+  const availability =
+    f.segment === undefined
+      ? await store.query<Record<string, string>>(
+          `SELECT intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket,
+                  sum(attempts) AS attempts, sum(successes) AS successes,
+                  sum(planned_attempts) AS plannedAttempts, sum(planned_successes) AS plannedSuccesses,
+                  sum(retro_attempts) AS retroAttempts, sum(retro_successes) AS retroSuccesses
+           FROM ${store.table('probe_kpi_1m')} FINAL WHERE ${availabilityWhere}
+           GROUP BY bucket ORDER BY bucket`,
+          availabilityParams,
+        )
+      : [];
+  const buckets = new Map<number, KpiBucket>();
+  const bucket = (start: number) => {
+    let b = buckets.get(start);
+    if (!b) {
+      b = { start, accumulators: {}, declared: {}, socialSurge: null };
+      buckets.set(start, b);
+    }
+    return b;
+  };
+  for (const row of families) {
+    const b = bucket(Number(row.bucket));
+    const sums = row.sums;
+    switch (row.family) {
+      case 'probe':
+        b.accumulators.probe = unflatten(emptyProbe(), sums);
+        break;
+      case 'contact':
+        b.accumulators.contact = unflatten(emptyContact(), sums);
+        break;
+      case 'survey':
+        b.accumulators.survey = unflatten(emptySurvey(), sums);
+        break;
+      case 'social':
+        b.accumulators.social = unflatten(emptySocial(), sums);
+        break;
+      default:
+        b.declared[row.family] = unflattenDeclared(sums);
+        break;
+    }
+  }
+  for (const row of availability) {
+    const b = bucket(Number(row.bucket));
+    const probe = b.accumulators.probe ?? emptyProbe();
+    const counts: AvailabilityCounts = {
+      attempts: Number(row.attempts),
+      successes: Number(row.successes),
+      plannedAttempts: Number(row.plannedAttempts),
+      plannedSuccesses: Number(row.plannedSuccesses),
+      retroAttempts: Number(row.retroAttempts),
+      retroSuccesses: Number(row.retroSuccesses),
+    };
+    probe.availability = counts;
+    b.accumulators.probe = probe;
+  }
+  await addSocialSurge(store, f, buckets);
+  return [...buckets.values()].sort((a, b) => a.start - b.start);
+}
+
+/** Surge is per minute against a trailing baseline, so it is read minute by minute with history before `from`. */
+async function addSocialSurge(store: Store, f: KpiFilter, buckets: Map<number, KpiBucket>): Promise<void> {
+  const start = Math.floor(f.from / MINUTE) * MINUTE - SURGE_HISTORY_MINUTES * MINUTE;
+  const params: Record<string, unknown> = { from: start, to: f.to };
+  const rows = await store.query<{ minute: string; mentions: string }>(
+    `SELECT toUnixTimestamp64Milli(window_start) AS minute, sum(sums['mentions']) AS mentions
+     FROM ${store.table('kpi_1m')} FINAL WHERE family = 'social' AND ${where({ ...f, from: start }, params, { segment: true })}
+     GROUP BY minute ORDER BY minute`,
+    params,
+  );
+  if (rows.length === 0) return;
+  const byMinute = new Map(rows.map((r) => [Number(r.minute), Number(r.mentions)]));
+  const first = Number(rows[0]?.minute);
+  const minutes: number[] = [];
+  for (let m = first; m < f.to; m += MINUTE) minutes.push(m);
+  const { zs } = surgeSeries(minutes.map((m) => byMinute.get(m) ?? 0));
+  const stepMs = f.stepSec * 1000;
+  minutes.forEach((m, i) => {
+    const z = zs[i];
+    if (m < f.from || z === null || z === undefined) return;
+    const b = buckets.get(Math.floor(m / stepMs) * stepMs);
+    if (b && (b.socialSurge === null || z > b.socialSurge)) b.socialSurge = z;
+  });
+}
+
+/** `name.numerator` / `name.denominator` sums back into contributions per KPI name. */
+function unflattenDeclared(sums: Record<string, number>): Record<string, { numerator: number; denominator: number }> {
+  const out: Record<string, { numerator: number; denominator: number }> = {};
+  for (const [key, value] of Object.entries(sums)) {
+    const cut = key.lastIndexOf('.');
+    const name = key.slice(0, cut);
+    const part = key.slice(cut + 1);
+    const entry = out[name] ?? { numerator: 0, denominator: 0 };
+    if (part === 'numerator' || part === 'denominator') entry[part] = Number(value);
+    out[name] = entry;
+  }
+  return out;
+}
+
+/** Every KPI of a bucket: the built-in catalog's, and `<source>_<kpi>` of declared sources. */
+export function kpiValues(
+  b: KpiBucket,
+  excuseRetroactive: boolean,
+): Record<KpiId, number | null> & Record<string, number | null> {
+  const values: Record<string, number | null> = windowKpis(b.accumulators, { excuseRetroactive, socialSurge: b.socialSurge });
+  const byId = new Map(declaredKpis().map((k) => [k.id, k]));
+  for (const k of byId.values()) {
+    const sums = b.declared[k.source]?.[k.name];
+    values[k.id] = sums ? kpiValue(k, sums) : null;
+  }
+  return values as Record<KpiId, number | null> & Record<string, number | null>;
+}
+
+/** For tests and debugging: the flat sums of a bucket's accumulators. */
+export const flatSums = (b: KpiBucket): Record<string, Record<string, number>> =>
+  Object.fromEntries(Object.entries(b.accumulators).map(([family, acc]) => [family, flatten(acc as object)]));

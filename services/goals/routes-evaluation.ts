@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { instant } from '../api/time-params.ts';
+import { renderTrendHtml } from './html.ts';
+import { actorOf, changeRecordSchema, evaluationRecordSchema, idParams, listOf } from './http.ts';
+import { actionSchema, cycleSchema, deptGoalSchema, entityKinds, orgGoalSchema, versionFields } from './model.ts';
+import type { GoalsService } from './service.ts';
+
+/** A goal's page (trend against target), its evaluation history and audit trail, and the alert rules. */
+
+const goalPage = z.object({
+  kind: z.enum(['org', 'department']),
+  goal: z.union([deptGoalSchema.extend(versionFields), orgGoalSchema.extend(versionFields)]),
+  cycle: cycleSchema,
+  evaluation: evaluationRecordSchema,
+  trend: z.object({ stepMs: z.number().int(), points: z.array(z.object({ t: z.string(), value: z.number().nullable() })) }),
+  actions: z.array(actionSchema.extend(versionFields)),
+  departmentGoalIds: z.array(z.string()),
+});
+
+export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsService): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/api/v1/goals/alert-rules',
+    { schema: { summary: 'Prometheus alert rules generated for every evaluated goal (YAML)' } },
+    async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(await goals.alertRulesYaml()),
+  );
+  r.get(
+    '/api/v1/goals/:id',
+    {
+      schema: {
+        summary: "A goal's page: the metric's trend against its target, the evaluation now, its actions",
+        params: idParams,
+        response: { 200: goalPage },
+      },
+    },
+    async (request) => goals.goalPage(actorOf(request), request.params.id),
+  );
+  r.get(
+    '/api/v1/goals/:id/trend.html',
+    { schema: { summary: "The goal's trend against its target as a printable page", params: idParams } },
+    async (request, reply) =>
+      reply.type('text/html; charset=utf-8').send(renderTrendHtml(await goals.goalPage(actorOf(request), request.params.id))),
+  );
+  r.get(
+    '/api/v1/goals/:id/evaluations',
+    {
+      schema: {
+        summary: 'Stored evaluation history, newest first (a row whenever the outcome changed)',
+        params: idParams,
+        querystring: z.object({
+          from: instant.optional(),
+          to: instant.optional(),
+          limit: z.coerce.number().int().min(1).max(10_000).default(500),
+        }),
+        response: { 200: listOf(evaluationRecordSchema) },
+      },
+    },
+    async (request) => ({ items: await goals.goalHistory(actorOf(request), request.params.id, request.query) }),
+  );
+  r.post(
+    '/api/v1/goals/:id/evaluate',
+    {
+      schema: {
+        summary: 'Evaluate a goal now and store the outcome',
+        params: idParams,
+        response: { 200: evaluationRecordSchema },
+      },
+    },
+    async (request) => (await goals.evaluateNow(actorOf(request), request.params.id)).record,
+  );
+  r.get(
+    '/api/v1/goals/:id/audit',
+    {
+      schema: {
+        summary: "The goal's audit trail: every change with who, when, before and after",
+        params: idParams,
+        response: { 200: listOf(changeRecordSchema) },
+      },
+    },
+    async (request) => ({ items: await goals.goalAudit(actorOf(request), request.params.id) }),
+  );
+  r.get(
+    '/api/v1/audit',
+    {
+      schema: {
+        summary: 'The whole audit trail, newest first (planners and admins)',
+        querystring: z.object({
+          kind: z.enum(entityKinds).optional(),
+          actorId: z.string().optional(),
+          limit: z.coerce.number().int().min(1).max(10_000).default(200),
+        }),
+        response: { 200: listOf(changeRecordSchema) },
+      },
+    },
+    async (request) => ({ items: await goals.audit(actorOf(request), request.query) }),
+  );
+}

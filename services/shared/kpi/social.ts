@@ -1,0 +1,58 @@
+/**
+ * The social KPI family (design doc, "KPIs"):
+ *
+ * - social volume: mentions in the window.
+ * - negative share = mentions with sentiment < −0.05 / mentions (a fraction).
+ * - mean sentiment = Σ sentiment / mentions (−1…1).
+ *
+ * Social surge is not a function of one window but of the sequence: see surge.ts.
+ */
+
+import { ratio } from './catalog.ts';
+
+/** Strictly below this a mention is negative; the dead band around 0 keeps neutral noise out. */
+export const NEGATIVE_SENTIMENT_BELOW = -0.05;
+
+/** What the accumulator needs of a SocialRecord (services/shared/sources/social.ts). */
+export interface SocialMeasurement {
+  sentiment: number;
+}
+
+export interface SocialAccumulator {
+  mentions: number;
+  negativeMentions: number;
+  sentimentSum: number;
+}
+
+export interface SocialKpis {
+  volume: number;
+  negativeShare: number | null;
+  meanSentiment: number | null;
+}
+
+export const emptySocial = (): SocialAccumulator => ({ mentions: 0, negativeMentions: 0, sentimentSum: 0 });
+
+/** Adds one mention in place. */
+export function addSocial(acc: SocialAccumulator, m: SocialMeasurement): SocialAccumulator {
+  acc.mentions += 1;
+  acc.sentimentSum += m.sentiment;
+  if (m.sentiment < NEGATIVE_SENTIMENT_BELOW) acc.negativeMentions += 1;
+  return acc;
+}
+
+/** The accumulator of both windows (every field summed). Inputs are not changed. */
+export function mergeSocial(a: SocialAccumulator, b: SocialAccumulator): SocialAccumulator {
+  return {
+    mentions: a.mentions + b.mentions,
+    negativeMentions: a.negativeMentions + b.negativeMentions,
+    sentimentSum: a.sentimentSum + b.sentimentSum,
+  };
+}
+
+export function socialKpis(acc: SocialAccumulator): SocialKpis {
+  return {
+    volume: acc.mentions,
+    negativeShare: ratio(acc.negativeMentions, acc.mentions),
+    meanSentiment: ratio(acc.sentimentSum, acc.mentions),
+  };
+}

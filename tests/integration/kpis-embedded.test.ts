@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Pipeline } from '../../services/app.ts';
+import { eventually, getJson, metricValue, postJson, startTestPipeline } from '../support/pipeline.ts';
+
+/**
+ * Contact-center, survey and social events through the embedded stack to the KPI,
+ * KQI and CSI reads, against values computed by hand; duplicates and a replayed
+ * backfill batch must not count twice.
+ */
+
+const MIN = 60_000;
+const H0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
+const at = (m: number, s = 0) => new Date(H0 + m * MIN + s * 1000).toISOString();
+const range = `service=broadband&region=east&from=${new Date(H0).toISOString()}&to=${new Date(H0 + 3_600_000).toISOString()}`;
+
+let pipeline: Pipeline;
+
+const contact = (id: string, ts: string, fields: Record<string, unknown>) => ({
+  eventId: id,
+  ts,
+  service: 'broadband',
+  region: 'east',
+  segment: 'consumer',
+  channel: 'voice',
+  queue: 'billing',
+  ...fields,
+});
+const survey = (id: string, ts: string, kind: string, score: number) => ({
+  eventId: id,
+  ts,
+  service: 'broadband',
+  region: 'east',
+  kind,
+  score,
+});
+const social = (id: string, ts: string, sentiment: number) => ({
+  eventId: id,
+  ts,
+  service: 'broadband',
+  region: 'east',
+  platform: 'x',
+  sentiment,
+});
+
+type Kpis = Record<string, number | null>;
+async function hourKpis(): Promise<Kpis> {
+  const { status, body } = await getJson<{ buckets: Array<{ kpis: Kpis }> }>(`${pipeline.url}/api/v1/kpis?${range}&step=1h`);
+  expect(status).toBe(200);
+  return body.buckets[0]?.kpis ?? {};
+}
+
+beforeAll(async () => {
+  pipeline = await startTestPipeline();
+}, 120_000);
+afterAll(async () => {
+  await pipeline?.stop();
+});
+
+describe('KPIs, KQIs and CSI from contact, survey and social events', () => {
+  it('computes the contact-center, survey and social KPIs of an hour exactly', async () => {
+    const contacts = [
+      // minute 0: answered in 10 s (handled 300 s, resolved), answered in 30 s (200 s, 1 transfer, not resolved),
+      // abandoned after 3 s (short), abandoned after 40 s
+      contact('c1', at(0, 1), { waitSec: 10, abandoned: false, handleSec: 300, resolved: true, transfers: 0 }),
+      contact('c2', at(0, 2), { waitSec: 30, abandoned: false, handleSec: 200, resolved: false, transfers: 1 }),
+      contact('c3', at(0, 3), { waitSec: 3, abandoned: true }),
+      contact('c4', at(0, 4), { waitSec: 40, abandoned: true }),
+      // minute 1: one contact answered in 100 s, handled 400 s, resolved
+      contact('c5', at(1, 5), { waitSec: 100, abandoned: false, handleSec: 400, resolved: true, transfers: 0 }),
+    ];
+    expect((await postJson(`${pipeline.url}/api/v1/events/contact`, contacts)).status).toBe(200);
+    const surveys = [
+      survey('s1', at(0, 10), 'nps', 10),
+      survey('s2', at(0, 11), 'nps', 9),
+      survey('s3', at(0, 12), 'nps', 7),
+      survey('s4', at(0, 13), 'nps', 3),
+      survey('s5', at(0, 14), 'csat', 5),
+      survey('s6', at(0, 15), 'csat', 4),
+      survey('s7', at(0, 16), 'csat', 2),
+      survey('s8', at(0, 17), 'ces', 2),
+      survey('s9', at(0, 18), 'ces', 4),
+    ];
+    expect((await postJson(`${pipeline.url}/api/v1/events/survey`, surveys)).status).toBe(200);
+    const posts = [social('p1', at(0, 20), 0.5), social('p2', at(0, 21), -0.5), social('p3', at(0, 22), -0.01)];
+    expect((await postJson(`${pipeline.url}/api/v1/events/social`, posts)).status).toBe(200);
+
+    const k = await eventually('all families in the hour', async () => {
+      const kpis = await hourKpis();
+      return kpis.answered === 3 && kpis.nps !== null && kpis.social_volume === 3 ? kpis : undefined;
+    });
+    // offered = 5 received − 1 short abandon = 4; answered 3; abandoned (not short) 1
+    expect([k.offered, k.answered, k.abandoned, k.short_abandons]).toEqual([4, 3, 1, 1]);
+    expect(k.asa_sec).toBe((10 + 30 + 100) / 3);
+    // within 20 s: c1 only; over answered 3 + abandoned after the short limit 1
+    expect(k.service_level).toBe(1 / 4);
+    expect(k.abandonment_rate).toBe(1 / 4);
+    expect(k.aht_sec).toBe((300 + 200 + 400) / 3);
+    expect(k.fcr).toBe(2 / 3);
+    expect(k.transfer_rate).toBe(1 / 3);
+    // NPS: promoters 2, detractors 1 of 4 → 50 − 25 = 25; CSAT 2 of 3 satisfied; CES (2 + 4) / 2
+    expect(k.nps).toBe(25);
+    expect(k.csat).toBeCloseTo((2 / 3) * 100, 12);
+    expect(k.ces).toBe(3);
+    expect(k.social_volume).toBe(3);
+    expect(k.social_negative_share).toBe(1 / 3);
+    expect(k.social_mean_sentiment).toBeCloseTo(-0.01 / 3, 12);
+  });
+
+  it('does not count a redelivered eventId twice, and a replayed backfill batch changes nothing', async () => {
+    // A live event sent twice while its window is open: the second is a duplicate.
+    const recent = new Date(Date.now() - 10_000).toISOString();
+    const live = contact('live-1', recent, { waitSec: 5, abandoned: false, handleSec: 60, resolved: true, transfers: 0 });
+    for (let i = 0; i < 2; i += 1) expect((await postJson(`${pipeline.url}/api/v1/events/contact`, [live])).status).toBe(200);
+    // An old event sent again on the live topic, hours behind its watermark: kept in late_events, not counted.
+    const again = await postJson(`${pipeline.url}/api/v1/events/contact`, [
+      contact('c1', at(0, 1), { waitSec: 10, abandoned: false, handleSec: 300, resolved: true, transfers: 0 }),
+    ]);
+    expect(again.status).toBe(200);
+    const history = [contact('b1', at(2, 0), { waitSec: 15, abandoned: false, handleSec: 100, resolved: true, transfers: 0 })];
+    for (let replay = 0; replay < 2; replay += 1) {
+      const res = await postJson(`${pipeline.url}/api/v1/events/contact?backfill=true`, history);
+      expect(res.status).toBe(200);
+    }
+    const k = await eventually('the backfilled contact counted once', async () => {
+      const kpis = await hourKpis();
+      return kpis.answered === 4 ? kpis : undefined;
+    });
+    // b1 counted once although sent twice; c1 not counted again
+    expect([k.offered, k.answered]).toEqual([5, 4]);
+    expect(k.asa_sec).toBe((10 + 30 + 100 + 15) / 4);
+    const metrics = await eventually('the outcomes counted', async () => {
+      const text = await (await fetch(`${pipeline.url}/metrics`)).text();
+      return /outcome="duplicate"\} 2/.test(text) ? text : undefined;
+    });
+    expect(metrics).toMatch(/cxv_aggregator_messages_total\{source="contact",outcome="duplicate"\} 2/);
+    expect(metrics).toMatch(/cxv_aggregator_messages_total\{source="contact",outcome="too_late"\} 1/);
+    // Counted once each (as a new or as a late update, depending on where the watermark stood): 7 contacts.
+    expect(
+      metricValue(metrics, 'cxv_aggregator_messages_total', { source: 'contact', outcome: 'counted' }) +
+        metricValue(metrics, 'cxv_aggregator_messages_total', { source: 'contact', outcome: 'late_update' }),
+    ).toBe(7);
+  });
+
+  it('explains the CSI: points lost add up to 100 − CSI, and coverage shows what had data', async () => {
+    const { status, body } = await getJson<{
+      buckets: Array<{
+        csi: number;
+        coverage: number;
+        explanation: string;
+        contributions: Array<{ kqi: string; pointsLost: number }>;
+      }>;
+    }>(`${pipeline.url}/api/v1/csi?${range}&step=1h`);
+    expect(status).toBe(200);
+    const b = body.buckets[0];
+    expect(b).toBeDefined();
+    const lost = (b?.contributions ?? []).reduce((s, c) => s + c.pointsLost, 0);
+    expect(lost).toBeCloseTo(100 - (b?.csi ?? 0), 9);
+    // No probe data in this hour: network quality and service availability have none.
+    expect(b?.coverage).toBeLessThan(1);
+    expect(b?.explanation).toContain('CSI');
+    const kqis = await getJson<{ buckets: Array<{ kqis: Array<{ kqi: string; score: number | null }> }> }>(
+      `${pipeline.url}/api/v1/kqis?${range}&step=1h`,
+    );
+    const byName = Object.fromEntries((kqis.body.buckets[0]?.kqis ?? []).map((q) => [q.kqi, q.score]));
+    expect(byName.network_quality).toBeNull();
+    expect(byName.care_responsiveness).not.toBeNull();
+  });
+
+  it('stores the per-minute CSI with its explanation for the windows that landed', async () => {
+    const rows = await eventually('csi_1m rows', async () => {
+      await pipeline.csi?.tick();
+      const r = await pipeline.store.query<{ csi: number | null; explanation: string; summary: string }>(
+        `SELECT csi, explanation, summary FROM ${pipeline.store.table('csi_1m')} FINAL
+         WHERE service = 'broadband' AND region = 'east' ORDER BY window_start`,
+      );
+      return r.length >= 3 ? r : undefined;
+    });
+    const first = rows[0];
+    const explanation = JSON.parse(first?.explanation ?? '{}') as { contributions: Array<{ pointsLost: number }> };
+    const lost = explanation.contributions.reduce((s, c) => s + c.pointsLost, 0);
+    expect(lost).toBeCloseTo(100 - Number(first?.csi), 9);
+    expect(first?.summary).toContain('CSI');
+  });
+});
