@@ -113,11 +113,7 @@ export class Aggregator {
 
   async start(): Promise<void> {
     await this.loadMaintenance();
-    for (const binding of this.bindings) {
-      for (const [key, end] of await loadStoredWindowEnds(this.o.store, binding)) {
-        this.storedUpTo.set(`${binding.family.name}\u0000${key}`, end);
-      }
-    }
+    await this.loadStoredWindowEnds();
     const topics = [...this.topics.keys()];
     await this.o.bus.ensureTopics([...topics, DLQ_TOPIC]);
     this.consumer = await this.o.bus.subscribe({
@@ -126,6 +122,9 @@ export class Aggregator {
       fromBeginning: true,
       maxBatchSize: 5000,
       onBatch: (messages) => this.serial(() => this.handleBatch(messages)),
+      // Partitions handed over by another member come with windows it wrote after this
+      // member started: without a fresh look, they would be rewritten from scratch.
+      onAssign: () => this.serial(() => this.retry('stored window ends', () => this.loadStoredWindowEnds())),
       onRevoke: (partitions) => this.serial(() => this.handleRevoke(partitions)),
       onError: (err) => this.o.log.error({ err }, 'aggregator consumer stopped; restart the aggregator'),
     });
@@ -134,9 +133,20 @@ export class Aggregator {
       if (this.now() - this.lastFlushAt >= interval) void this.serial(() => this.flush(false)).catch(() => {});
     }, interval);
     this.timer.unref();
-    this.lagTimer = setInterval(() => void this.sampleLag(), 2000);
+    // Lag queries are blocking calls on libuv's thread pool (one per partition): sampled sparingly.
+    this.lagTimer = setInterval(() => void this.sampleLag(), 10_000);
     this.lagTimer.unref();
     this.o.log.info({ topics, maintenanceWindows: this.registry.size }, 'aggregator started');
+  }
+
+  /** Per family and key, the newest stored window start (written by any member of the group). */
+  private async loadStoredWindowEnds(): Promise<void> {
+    for (const binding of this.bindings) {
+      for (const [key, end] of await loadStoredWindowEnds(this.o.store, binding)) {
+        const id = `${binding.family.name}\u0000${key}`;
+        this.storedUpTo.set(id, Math.max(this.storedUpTo.get(id) ?? Number.NEGATIVE_INFINITY, end));
+      }
+    }
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import type { KpiId } from '../shared/kpi/catalog.ts';
 import { emptyContact } from '../shared/kpi/contact.ts';
 import { emptyProbe } from '../shared/kpi/probe.ts';
 import { emptySocial } from '../shared/kpi/social.ts';
-import { surgeSeries } from '../shared/kpi/surge.ts';
+import { initialSurgeState, surgeSkip, surgeStep } from '../shared/kpi/surge.ts';
 import { emptySurvey } from '../shared/kpi/survey.ts';
 import { type WindowAccumulators, windowKpis } from '../shared/kpi/window.ts';
 import { kpiValue } from '../shared/sources/declared-kpi.ts';
@@ -40,6 +40,7 @@ export interface KpiBucket {
 const MINUTE = 60_000;
 /** Minutes before `from` read to warm up the surge baseline. */
 const SURGE_HISTORY_MINUTES = 60;
+const SURGE_GAP_CAP = 200;
 
 function where(f: KpiFilter, params: Record<string, unknown>, options: { segment: boolean }): string {
   params.services = f.services;
@@ -139,19 +140,22 @@ async function addSocialSurge(store: Store, f: KpiFilter, buckets: Map<number, K
      GROUP BY minute ORDER BY minute`,
     params,
   );
-  if (rows.length === 0) return;
-  const byMinute = new Map(rows.map((r) => [Number(r.minute), Number(r.mentions)]));
-  const first = Number(rows[0]?.minute);
-  const minutes: number[] = [];
-  for (let m = first; m < f.to; m += MINUTE) minutes.push(m);
-  const { zs } = surgeSeries(minutes.map((m) => byMinute.get(m) ?? 0));
+  // Walk the minutes that have mentions; a gap is a run of zero-mention windows. After
+  // GAP_CAP empty windows the baseline has decayed to nothing (0.9^200 ≈ 7e-10), so a
+  // longer gap is fed as GAP_CAP windows: a year of history costs its data, not its minutes.
   const stepMs = f.stepSec * 1000;
-  minutes.forEach((m, i) => {
-    const z = zs[i];
-    if (m < f.from || z === null || z === undefined) return;
-    const b = buckets.get(Math.floor(m / stepMs) * stepMs);
-    if (b && (b.socialSurge === null || z > b.socialSurge)) b.socialSurge = z;
-  });
+  let state = initialSurgeState();
+  let previous: number | undefined;
+  for (const row of rows) {
+    const minute = Number(row.minute);
+    if (previous !== undefined) state = surgeSkip(state, Math.min((minute - previous) / MINUTE - 1, SURGE_GAP_CAP));
+    const step = surgeStep(state, Number(row.mentions));
+    state = step.state;
+    previous = minute;
+    if (minute < f.from || step.z === null) continue;
+    const b = buckets.get(Math.floor(minute / stepMs) * stepMs);
+    if (b && (b.socialSurge === null || step.z > b.socialSurge)) b.socialSurge = step.z;
+  }
 }
 
 /** `name.numerator` / `name.denominator` sums back into contributions per KPI name. */

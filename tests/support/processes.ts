@@ -17,7 +17,7 @@ export interface CliProcess {
 export function spawnCli(args: string[], env: Record<string, string>, logFile: string): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/main.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, CI: '', CXV_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, CI: '', CXV_LOG_LEVEL: 'warn', UV_THREADPOOL_SIZE: '16', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });
