@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CsiMaterializer } from '../../services/aggregator/csi-materializer.ts';
 import type { Pipeline } from '../../services/app.ts';
+import { silentLogger } from '../../services/shared/log.ts';
 import { eventually, getJson, metricValue, postJson, startTestPipeline } from '../support/pipeline.ts';
 
 /**
@@ -180,5 +182,26 @@ describe('KPIs, KQIs and CSI from contact, survey and social events', () => {
     const lost = explanation.contributions.reduce((s, c) => s + c.pointsLost, 0);
     expect(lost).toBeCloseTo(100 - Number(first?.csi), 9);
     expect(first?.summary).toContain('CSI');
+  });
+
+  it('recomputes a past range under a new model version beside the old rows', async () => {
+    const current = pipeline.model();
+    const next = { ...current, version: current.version + 1, hash: `${current.hash}-next` };
+    const materializer = new CsiMaterializer({
+      store: pipeline.store,
+      log: silentLogger,
+      model: () => next,
+      excuseRetroactive: false,
+    });
+    const rows = await materializer.recompute(H0, H0 + 3_600_000);
+    expect(rows).toBeGreaterThanOrEqual(3);
+    const versions = await pipeline.store.query<{ model_version: number; n: string }>(
+      `SELECT model_version, count() AS n FROM ${pipeline.store.table('csi_1m')} FINAL
+       WHERE service = 'broadband' AND region = 'east' AND window_start < fromUnixTimestamp64Milli({to:Int64})
+       GROUP BY model_version ORDER BY model_version`,
+      { to: H0 + 3_600_000 },
+    );
+    expect(versions.map((v) => Number(v.model_version))).toEqual([current.version, next.version]);
+    expect(Number(versions[1]?.n)).toBe(rows);
   });
 });
