@@ -5,7 +5,9 @@ import { Aggregator } from './aggregator/aggregator.ts';
 import { CsiMaterializer } from './aggregator/csi-materializer.ts';
 import { bindings } from './aggregator/families/index.ts';
 import { PROBE_TABLE } from './aggregator/families/probe.ts';
+import { consumerGroupFromMetrics } from './api/probes.ts';
 import { buildServer } from './api/server.ts';
+import type { DashboardOptions } from './dashboard/index.ts';
 import { GoalsService, issueDemoToken } from './goals/routes.ts';
 import { demoIngestCredentials, loadIngestAuth } from './ingest/auth.ts';
 import { IngestService } from './ingest/ingest.ts';
@@ -59,6 +61,8 @@ export interface PipelineOverrides {
   /** Extra bus options (tests shorten timeouts). */
   bus?: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; produceTimeoutMs?: number };
   aggregatorFlushIntervalMs?: number;
+  /** Dashboard intervals (tests shorten them): services/dashboard/index.ts. */
+  dashboard?: Partial<DashboardOptions>;
 }
 
 export async function startPipeline(config: Config, log: Logger, overrides: PipelineOverrides = {}): Promise<Pipeline> {
@@ -106,9 +110,9 @@ export async function startPipeline(config: Config, log: Logger, overrides: Pipe
       log,
     });
     cleanup.push(() => store.close());
-    const migrations = await migrate(store, log);
+    const migrations = await migrate(store, log, { cluster: config.clickhouse.cluster });
     log.info({ applied: migrations.applied, alreadyApplied: migrations.alreadyApplied }, 'migrations done');
-    await applyRawRetention(store, config.rawRetentionDays, log);
+    await applyRawRetention(store, config.rawRetentionDays, log, { cluster: config.clickhouse.cluster });
 
     const extraKpis = declaredKpis();
     let model: CxModel = await loadModel(config.model.file, { extraKpis });
@@ -182,8 +186,12 @@ export async function startPipeline(config: Config, log: Logger, overrides: Pipe
       metrics,
       ingest: roles.has('ingest') ? ingest : undefined,
       ingestEdge: { auth: ingestAuth, maxBodyBytes: config.ingest.maxBodyBytes },
+      consumerGroup: aggregator
+        ? consumerGroupFromMetrics(metrics, { sessionTimeoutMs: config.kafka.sessionTimeoutMs ?? (embedded ? 6000 : 30_000) })
+        : undefined,
       log,
       excuseRetroactiveMaintenance: config.excuseRetroactiveMaintenance,
+      dashboard: { serviceLevelSec: config.model.serviceLevelSec, ...overrides.dashboard },
     });
     const address = await server.listen({ host: config.host, port: config.port });
     cleanup.push(() => server.close());

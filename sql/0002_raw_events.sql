@@ -3,7 +3,8 @@
 -- authority on which eventIds a window already counts (dedupe across restarts and
 -- replays). Written after the window rows that count them.
 -- Rows of the same (source, service, region, ts, event_id) are the same event.
--- Retention: a TTL set at start from CXV_RAW_RETENTION_DAYS.
+-- Retention: a TTL on stored_at (not on the event time: replayed history stays), set at
+-- start from CXV_RAW_RETENTION_DAYS.
 CREATE TABLE IF NOT EXISTS {{db}}.raw_events
 (
     source       LowCardinality(String),

@@ -425,9 +425,15 @@ export class Aggregator {
   }
 
   private async handleRevoke(partitions: TopicPartition[]): Promise<void> {
-    await this.flush(true);
-    this.engine.release(partitions.map((p) => partitionId(p.topic, p.partition)));
-    for (const p of partitions) this.lastCommitted.delete(partitionId(p.topic, p.partition));
+    try {
+      await this.flush(true);
+    } finally {
+      // Released even when the flush or its commit failed (a broker answers commits during a
+      // rebalance with REBALANCE_IN_PROGRESS): the next owner rebuilds from Kafka and the store,
+      // and this member must not keep windows it may get back later, stale.
+      this.engine.release(partitions.map((p) => partitionId(p.topic, p.partition)));
+      for (const p of partitions) this.lastCommitted.delete(partitionId(p.topic, p.partition));
+    }
   }
 
   private async sampleLag(): Promise<void> {

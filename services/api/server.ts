@@ -8,6 +8,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type DashboardOptions, registerDashboard } from '../dashboard/index.ts';
 import { type GoalsService, registerGoalsRoutes } from '../goals/routes.ts';
 import type { IngestService } from '../ingest/ingest.ts';
 import { type IngestEdgeOptions, registerIngestRoutes } from '../ingest/routes.ts';
@@ -17,6 +18,7 @@ import type { Metrics } from '../shared/metrics.ts';
 import type { Store } from '../shared/store/store.ts';
 import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
+import { type ConsumerGroupProbe, registerProbes } from './probes.ts';
 import { checkRange, instant, step } from './time-params.ts';
 import { registerVitalsRoutes, type VitalsDeps } from './vitals-routes.ts';
 
@@ -41,6 +43,10 @@ export interface ServerDeps {
   bodyLimitBytes?: number;
   /** Ingest tokens and body limit (config.ingest); without it, the process's demo token guards ingest. */
   ingestEdge?: IngestEdgeOptions;
+  /** The aggregator's consumer-group membership, for /readyz (when this process runs it). */
+  consumerGroup?: ConsumerGroupProbe;
+  /** Dashboard tuning (tests shorten the intervals); defaults in services/dashboard/index.ts. */
+  dashboard?: Partial<DashboardOptions>;
 }
 
 const healthBody = z.object({
@@ -124,6 +130,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   );
 
+  registerProbes(app, deps);
+
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-type', deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
@@ -166,18 +174,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   if (deps.vitals) registerVitalsRoutes(app, deps.vitals);
+  // The vital-signs dashboard at / (services/dashboard): page, drill-down, live stream, business gauges.
+  if (deps.vitals) {
+    await registerDashboard(app, {
+      store: deps.store,
+      metrics: deps.metrics,
+      model: deps.vitals.model,
+      excuseRetroactiveMaintenance: deps.vitals.excuseRetroactiveMaintenance,
+      log: deps.log,
+      options: deps.dashboard,
+    });
+  }
   if (deps.goals) registerGoalsRoutes(app, deps.goals);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => {
-    reply.type('text/html');
-    return `<!doctype html><html><head><meta charset="utf-8"><title>cxvitals</title></head><body style="font-family:sans-serif;background:#111;color:#eee">
-<h1>cxvitals</h1><p>The vital-signs dashboard arrives with a later release. Meanwhile:</p>
-<ul><li><a style="color:#8cf" href="/healthz">/healthz</a></li><li><a style="color:#8cf" href="/metrics">/metrics</a></li>
-<li><a style="color:#8cf" href="/api/v1/openapi.json">/api/v1/openapi.json</a></li>
-<li><a style="color:#8cf" href="/api/v1/availability?service=broadband&amp;step=1m">/api/v1/availability?service=broadband&amp;step=1m</a></li></ul></body></html>`;
-  });
 
   return app;
 }

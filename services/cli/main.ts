@@ -5,6 +5,7 @@ import { registerReplayCommands } from '../replay/cli.ts';
 import { startEmbeddedKafka } from '../shared/bus/embedded.ts';
 import { type Config, ConfigError, describeConfig, loadConfig } from '../shared/config/config.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import { registerProvisionCommand } from './provision.ts';
 import { registerRecomputeCommand } from './recompute.ts';
 
 /** `cxvitals <command>`: the same tasks a person does from a terminal. */
@@ -136,6 +137,7 @@ program
   });
 
 registerRecomputeCommand(program);
+registerProvisionCommand(program);
 registerReplayCommands(program);
 registerGoalsCommands(program);
 // `cxvitals goals` alone runs the goals service; `cxvitals goals list|create|…` are the planner's commands.

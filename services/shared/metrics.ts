@@ -91,6 +91,85 @@ export function createMetrics() {
       labelNames: ['table'],
       registers: [registry],
     }),
+    // --- Dashboard and alerting (services/dashboard): window landing and business gauges. ---
+    // Window landing is observed from the store (written_at), so any process serving the
+    // API reports it, whichever process runs the aggregator.
+    windowCloseDelay: new Histogram({
+      name: 'cxv_window_close_delay_seconds',
+      help: 'Event-time end of a 1-minute window to its first row in ClickHouse (written_at), per KPI family (availability = probe_kpi_1m).',
+      labelNames: ['family'],
+      buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1800],
+      registers: [registry],
+    }),
+    windowLastWritten: new Gauge({
+      name: 'cxv_window_last_written_timestamp_seconds',
+      help: 'When the newest window row was written to ClickHouse (unix seconds).',
+      registers: [registry],
+    }),
+    windowNewestEnd: new Gauge({
+      name: 'cxv_window_newest_end_timestamp_seconds',
+      help: 'Event-time end of the newest window written (unix seconds): data freshness.',
+      registers: [registry],
+    }),
+    liveClients: new Gauge({
+      name: 'cxv_dashboard_live_clients',
+      help: 'Open server-sent-event streams of the dashboard (/api/v1/live).',
+      registers: [registry],
+    }),
+    // Business gauges over the last few closed minutes, per (service, region) with data;
+    // the number of pairs is capped (cxv_business_gauges_omitted_pairs counts the rest).
+    csiScore: new Gauge({
+      name: 'cxv_csi_score',
+      help: 'Customer Satisfaction Index 0-100 over the last closed minutes, per service and region.',
+      labelNames: ['service', 'region'],
+      registers: [registry],
+    }),
+    csiCoverage: new Gauge({
+      name: 'cxv_csi_coverage_ratio',
+      help: 'Share of the CSI weight that had data (0-1), per service and region.',
+      labelNames: ['service', 'region'],
+      registers: [registry],
+    }),
+    kqiScore: new Gauge({
+      name: 'cxv_kqi_score',
+      help: 'KQI score 0-100 over the last closed minutes, per service, region and KQI of the model.',
+      labelNames: ['service', 'region', 'kqi'],
+      registers: [registry],
+    }),
+    availabilityRatio: new Gauge({
+      name: 'cxv_availability_ratio',
+      help: 'Availability (successes / attempts outside excused maintenance) over the last closed minutes.',
+      labelNames: ['service', 'region'],
+      registers: [registry],
+    }),
+    serviceabilityRatio: new Gauge({
+      name: 'cxv_serviceability_ratio',
+      help: 'Serviceability (successes / attempts over all probe results) over the last closed minutes.',
+      labelNames: ['service', 'region'],
+      registers: [registry],
+    }),
+    socialSurge: new Gauge({
+      name: 'cxv_social_surge_zscore',
+      help: 'Largest social-mention surge z-score of the last closed minutes (mentions above the trailing baseline).',
+      labelNames: ['service', 'region'],
+      registers: [registry],
+    }),
+    businessGaugesUpdated: new Gauge({
+      name: 'cxv_business_gauges_last_update_timestamp_seconds',
+      help: 'When the business gauges were last computed from the store (unix seconds).',
+      registers: [registry],
+    }),
+    businessGaugesOmitted: new Gauge({
+      name: 'cxv_business_gauges_omitted_pairs',
+      help: '(service, region) pairs with data left out of the business gauges by the label cap.',
+      registers: [registry],
+    }),
+    businessGaugeFailures: new Counter({
+      name: 'cxv_business_gauges_update_failures_total',
+      help: 'Business gauge updates that failed (store error); the gauges keep their last values.',
+      registers: [registry],
+    }),
+    // --- end dashboard and alerting ---
   };
   return m;
 }

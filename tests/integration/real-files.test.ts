@@ -7,8 +7,8 @@ import { mapFile } from '../../services/replay/map-file.ts';
 import { type ReplaySummary, replay } from '../../services/replay/replay.ts';
 import { resolveMapping } from '../../services/replay/resolve.ts';
 import { mergeWindows, windowKpis } from '../../services/shared/kpi/window.ts';
-import { ROOT } from '../support/processes.ts';
 import { eventually, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
+import { ROOT } from '../support/processes.ts';
 
 /**
  * The four real files of ../shared/data/real, replayed through the product's own
@@ -68,7 +68,13 @@ async function storedEvents(source: string, n: number): Promise<number> {
 }
 
 async function kpisOf(service: string) {
-  const buckets = await readKpiBuckets(pipeline.store, { services: [service], region: undefined, segment: undefined, ...EVER, stepSec: 31 * 86_400 });
+  const buckets = await readKpiBuckets(pipeline.store, {
+    services: [service],
+    region: undefined,
+    segment: undefined,
+    ...EVER,
+    stepSec: 31 * 86_400,
+  });
   return windowKpis(mergeWindows(buckets.map((b) => b.accumulators)));
 }
 
@@ -120,7 +126,10 @@ describe('real files replayed twice through the product', () => {
     const header = lines[0]?.split(',') ?? [];
     const rows = lines.slice(1).map((l) => l.split(','));
     const sent = rows.reduce((s, r) => s + Number(r[header.indexOf('packets_send')]), 0);
-    const lost = rows.reduce((s, r) => s + (Number(r[header.indexOf('packet_loss')]) * Number(r[header.indexOf('packets_send')])) / 100, 0);
+    const lost = rows.reduce(
+      (s, r) => s + (Number(r[header.indexOf('packet_loss')]) * Number(r[header.indexOf('packets_send')])) / 100,
+      0,
+    );
 
     const { first, second } = await replayTwice('starlink-ping.csv');
     expectBalanced(first, rows.length);

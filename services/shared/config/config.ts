@@ -114,6 +114,43 @@ export const SETTINGS = {
     default: 'cxvitals',
     doc: 'ClickHouse database; created if missing.',
   },
+  CLICKHOUSE_CLUSTER: {
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, { message: 'must be the cluster name of remote_servers (letters, digits, _ and -)' }),
+    doc: 'ClickHouse cluster name (with CLICKHOUSE_URL). Set → migrations create Replicated*MergeTree tables `<table>_local` ON CLUSTER, with `{shard}`/`{replica}` macros, and a Distributed table `<table>` over them (docs/production.md). Unset → single-node tables.',
+  },
+  CXV_TOPIC_PARTITIONS: {
+    schema: intIn(1, 10_000),
+    default: '12',
+    doc: '`cxvitals provision`: partitions per source topic; the upper bound of busy aggregator instances (docs/sizing.md).',
+  },
+  CXV_TOPIC_REPLICATION_FACTOR: {
+    schema: intIn(1, 16),
+    default: '3',
+    doc: '`cxvitals provision`: replicas of every topic (at most the number of brokers).',
+  },
+  CXV_TOPIC_MIN_INSYNC_REPLICAS: {
+    schema: intIn(1, 16),
+    default: '2',
+    doc: '`cxvitals provision`: min.insync.replicas of every topic; with acks=all a write survives the loss of (replication factor − this) brokers.',
+  },
+  CXV_TOPIC_RETENTION_MS: {
+    schema: intIn(60_000, 3_153_600_000_000),
+    default: String(7 * 86_400_000),
+    doc: '`cxvitals provision`: retention.ms of the live source topics: the longest aggregator outage that loses no event.',
+  },
+  CXV_BACKFILL_TOPIC_RETENTION_MS: {
+    schema: intIn(60_000, 3_153_600_000_000),
+    default: String(3 * 86_400_000),
+    doc: '`cxvitals provision`: retention.ms of the backfill topics (history replays; the files stay the source of truth).',
+  },
+  CXV_DLQ_RETENTION_MS: {
+    schema: intIn(60_000, 3_153_600_000_000),
+    default: String(30 * 86_400_000),
+    doc: '`cxvitals provision`: retention.ms of the dead-letter topic cx.dlq.v1 (long enough for someone to look).',
+  },
   CXV_WINDOW_OUT_OF_ORDERNESS_MS: {
     schema: intIn(0, 3_600_000),
     default: '5000',
@@ -131,7 +168,7 @@ export const SETTINGS = {
   },
   CXV_BACKFILL_OUT_OF_ORDERNESS_MS: {
     schema: intIn(0, 366 * 86_400_000),
-    default: String(7 * 86_400_000),
+    default: String(366 * 86_400_000),
     doc: 'Out-of-orderness allowed on history replays (backfill topics): their windows close when the replay goes idle.',
   },
   CXV_RAW_RETENTION_DAYS: {
@@ -218,6 +255,17 @@ export interface Config {
     user: string;
     password: string;
     database: string;
+    /** ClickHouse cluster name: replicated + distributed tables (CLICKHOUSE_CLUSTER). */
+    cluster: string | undefined;
+  };
+  /** Topic provisioning (`cxvitals provision`). */
+  topics: {
+    partitions: number;
+    replicationFactor: number;
+    minInsyncReplicas: number;
+    retentionMs: number;
+    backfillRetentionMs: number;
+    dlqRetentionMs: number;
   };
   windows: {
     outOfOrdernessMs: number;
@@ -268,6 +316,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         message: result.error.issues.map((i) => i.message).join('; '),
       });
   }
+  // Settings that are only valid together: reported with the per-variable problems.
+  if (values.CLICKHOUSE_CLUSTER !== undefined && values.CLICKHOUSE_URL === undefined)
+    problems.push({
+      variable: 'CLICKHOUSE_CLUSTER',
+      value: env.CLICKHOUSE_CLUSTER,
+      message:
+        'needs CLICKHOUSE_URL: the embedded chDB is a single node (unset CLICKHOUSE_CLUSTER, or point CLICKHOUSE_URL at the cluster)',
+    });
   if (problems.length > 0) throw new ConfigError(problems);
   const v = values as Record<SettingName, never>;
   const brokers = v.KAFKA_BROKERS as string | undefined;
@@ -292,6 +348,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: v.CLICKHOUSE_USER,
       password: v.CLICKHOUSE_PASSWORD,
       database: v.CLICKHOUSE_DATABASE,
+      cluster: v.CLICKHOUSE_CLUSTER as string | undefined,
+    },
+    topics: {
+      partitions: v.CXV_TOPIC_PARTITIONS,
+      replicationFactor: v.CXV_TOPIC_REPLICATION_FACTOR,
+      minInsyncReplicas: v.CXV_TOPIC_MIN_INSYNC_REPLICAS,
+      retentionMs: v.CXV_TOPIC_RETENTION_MS,
+      backfillRetentionMs: v.CXV_BACKFILL_TOPIC_RETENTION_MS,
+      dlqRetentionMs: v.CXV_DLQ_RETENTION_MS,
     },
     windows: {
       outOfOrdernessMs: v.CXV_WINDOW_OUT_OF_ORDERNESS_MS,

@@ -1,0 +1,70 @@
+import type { KafkaClientKind } from '../../services/shared/bus/bus.ts';
+import { startBroker } from '../lib/broker.ts';
+import { runWorker } from '../lib/worker-host.ts';
+import type { AggregatorRun } from '../workers/aggregator.ts';
+import { aggregatorParams, fmt, streamSpec } from './consume.ts';
+
+/**
+ * Figure (7), keys: the in-memory aggregation's CPU per event at growing key counts (no
+ * I/O), and the whole aggregator (Kafka to ClickHouse) on the same number of events
+ * spread over more keys — more keys means more window rows written per event.
+ */
+
+export interface EngineGrowthPoint {
+  keys: number;
+  windows: number;
+  events: number;
+  cpuUsPerEvent: number;
+}
+
+export interface AggregatorGrowthPoint {
+  keys: number;
+  perCoreSec: number;
+  cpuUsPerEvent: number;
+  windowRows: number;
+  verified: boolean;
+}
+
+export interface GrowthPhase {
+  engine: EngineGrowthPoint[];
+  aggregator: AggregatorGrowthPoint[];
+  client: KafkaClientKind;
+}
+
+export async function measureGrowth(o: {
+  engineKeys: number[];
+  aggregatorKeys: number[];
+  events: number;
+  client: KafkaClientKind;
+  log: (line: string) => void;
+}): Promise<GrowthPhase> {
+  const engine: EngineGrowthPoint[] = [];
+  for (const keys of o.engineKeys) {
+    const point = await runWorker<EngineGrowthPoint>('engine-growth', { keys, events: 200_000 });
+    o.log(`  engine, ${keys.toLocaleString('en-US')} keys: ${point.cpuUsPerEvent.toFixed(1)} µs CPU/event`);
+    engine.push(point);
+  }
+  const aggregator: AggregatorGrowthPoint[] = [];
+  for (const keys of o.aggregatorKeys) {
+    const broker = await startBroker();
+    try {
+      const spec = streamSpec(o.events, keys, `growth-${keys}`);
+      await runWorker('preload', { brokers: broker.brokers, stream: spec });
+      const run = await runWorker<AggregatorRun>('aggregator', {
+        ...aggregatorParams(broker.brokers, spec, spec.probeEvents),
+        client: o.client,
+      });
+      o.log(`  aggregator, ${keys.toLocaleString('en-US')} keys: ${fmt(run.perCoreSec)}/core-s, ${run.windowRows} window rows`);
+      aggregator.push({
+        keys,
+        perCoreSec: run.perCoreSec,
+        cpuUsPerEvent: (run.cpuMs * 1000) / run.events,
+        windowRows: run.windowRows,
+        verified: run.verified,
+      });
+    } finally {
+      await broker.stop();
+    }
+  }
+  return { engine, aggregator, client: o.client };
+}

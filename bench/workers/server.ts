@@ -1,0 +1,62 @@
+import { type Role, startPipeline } from '../../services/app.ts';
+import type { KafkaClientKind } from '../../services/shared/bus/bus.ts';
+import type { Channel } from '../lib/channel.ts';
+import { sample } from '../lib/cpu.ts';
+import { type ProfileSummary, startProfile } from '../lib/profile.ts';
+import { benchConfig, benchLog, freshDataDir } from '../lib/setup.ts';
+
+/**
+ * The product as a process (`startPipeline`, the same assembly as `cxvitals start`) with
+ * the roles asked for, against the bench broker, default settings otherwise. The parent
+ * drives load over HTTP and asks this process for its CPU time (and, when asked, a CPU
+ * profile of a span), so the load generator's own work is never counted.
+ */
+
+export interface ServerInfo {
+  url: string;
+  token: string;
+  pid: number;
+}
+
+export type ServerRequest = { kind: 'cpu' } | { kind: 'profile-start' } | { kind: 'profile-stop' } | { kind: 'memory' };
+
+export async function run(
+  p: { brokers: string; client: KafkaClientKind; roles: Role[]; env?: Record<string, string> },
+  channel: Channel,
+): Promise<{ stopped: true }> {
+  const log = benchLog();
+  const config = benchConfig({
+    KAFKA_BROKERS: p.brokers,
+    CXV_KAFKA_CLIENT: p.client,
+    CXV_KAFKA_SESSION_TIMEOUT_MS: '6000',
+    CXV_DATA_DIR: await freshDataDir('server'),
+    ...p.env,
+  });
+  const pipeline = await startPipeline(config, log, { roles: p.roles });
+  let profiling: { stop(): Promise<ProfileSummary> } | undefined;
+  channel.serve(async (body) => {
+    const request = body as ServerRequest;
+    switch (request.kind) {
+      case 'cpu':
+        return sample();
+      case 'memory':
+        return process.memoryUsage();
+      case 'profile-start':
+        profiling = await startProfile();
+        return null;
+      case 'profile-stop': {
+        const summary = await profiling?.stop();
+        profiling = undefined;
+        return summary ?? null;
+      }
+    }
+  });
+  channel.ready({
+    url: pipeline.url.replace('localhost', '127.0.0.1'),
+    token: pipeline.ingestDemoToken ?? '',
+    pid: process.pid,
+  } satisfies ServerInfo);
+  await channel.stopped;
+  await pipeline.stop();
+  return { stopped: true };
+}
