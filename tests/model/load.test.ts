@@ -226,7 +226,7 @@ describe('loadModel and watchModel', () => {
     );
     try {
       const until = async (done: () => boolean) => {
-        for (let i = 0; i < 300 && !done(); i += 1) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 3000 && !done(); i += 1) await new Promise((r) => setTimeout(r, 10));
         expect(done()).toBe(true);
       };
       writeFileSync(file, SMALL_MODEL.replace('version: 3', 'version: 4'));
