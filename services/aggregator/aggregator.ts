@@ -23,10 +23,11 @@ import { type SourceTopic, sourceTopics } from './topics.ts';
  * and rebalances run one at a time; a failing store write is retried with backoff and
  * holds the consumer, which is the backpressure path.
  *
- * Write order in a flush: window rows, then the raw events they count, then late
- * events and maintenance rows, then the offset commit. A crash between the window rows
- * and the raw events leaves rows whose last offsets cover the redelivered messages, so
- * nothing is counted twice; it can leave raw rows missing for drill-down.
+ * Write order in a flush: the raw events of the due windows, then the window rows (each
+ * row carries its state, the last offset and the eventIds it counts, in one insert),
+ * then late events and maintenance rows, then the offset commit. A crash anywhere in
+ * between is safe: raw_events is idempotent (the same event is the same row), and
+ * whatever the stored rows do not count is redelivered and counted by the next owner.
  */
 
 export const WINDOW_SIZE_MS = 60_000;
@@ -184,6 +185,15 @@ export class Aggregator {
 
   private async handleBatch(messages: ConsumedMessage[]): Promise<void> {
     const wallNow = this.now();
+    if (this.o.log.isLevelEnabled('debug')) {
+      const ranges = new Map<string, [number, number]>();
+      for (const m of messages) {
+        const id = partitionId(m.topic, m.partition);
+        const r = ranges.get(id);
+        ranges.set(id, r ? [Math.min(r[0], m.offset), Math.max(r[1], m.offset)] : [m.offset, m.offset]);
+      }
+      this.o.log.debug({ ranges: [...ranges] }, 'batch');
+    }
     const decoded: Array<{ message: ConsumedMessage; source: SourceName; record: Record<string, unknown> }> = [];
     for (const message of messages) {
       this.o.metrics.busConsumed.inc({ topic: message.topic });
@@ -319,7 +329,18 @@ export class Aggregator {
         for (const w of stored) {
           const counted = new Map<string, number>();
           if (w.busEpoch === this.o.busEpoch && w.partition !== '') counted.set(w.partition, w.lastOffset);
-          this.engine.seed(binding.family.name, key, w.windowStart, binding.fromRow(w.row), w.version, counted, w.eventIds);
+          this.engine.seed(binding.family.name, key, w.windowStart, binding.fromRow(w.row), w.version, counted, w.idHashes);
+          this.o.log.debug(
+            {
+              family: binding.family.name,
+              key,
+              windowStart: w.windowStart,
+              version: w.version,
+              counted: [...counted],
+              ids: w.idHashes.length,
+            },
+            'stored window seeded',
+          );
         }
       }
     }
@@ -355,19 +376,35 @@ export class Aggregator {
         const binding = this.bindingByFamily.get(entry.family);
         if (!binding) return;
         const rows = byTable.get(binding.table) ?? [];
-        rows.push(
-          binding.toRow(entry.state, entry.windowStart, this.rowMeta(entry, versions[i] ?? 0), { maintenance: this.registry }),
-        );
+        rows.push({
+          ...binding.toRow(entry.state, entry.windowStart, this.rowMeta(entry, versions[i] ?? 0), { maintenance: this.registry }),
+          event_ids: [...entry.ids],
+        });
         byTable.set(binding.table, rows);
       });
-      for (const [table, rows] of byTable) await this.write(table, rows);
+      if (this.o.log.isLevelEnabled('debug')) {
+        for (const [i, entry] of due.entries()) {
+          this.o.log.debug(
+            {
+              family: entry.family,
+              key: entry.key,
+              windowStart: entry.windowStart,
+              ...this.rowMeta(entry, versions[i] ?? 0),
+              ids: entry.ids.size,
+              force,
+            },
+            'window due',
+          );
+        }
+      }
       const raw = due.flatMap((entry) => entry.pendingRaw);
+      if (raw.length > 0) await this.write('raw_events', raw);
+      for (const [table, rows] of byTable) await this.write(table, rows);
       this.engine.markWritten(due, versions);
       for (const entry of due) {
         const id = `${entry.family}\u0000${entry.key}`;
         this.storedUpTo.set(id, Math.max(this.storedUpTo.get(id) ?? Number.NEGATIVE_INFINITY, entry.windowStart));
       }
-      if (raw.length > 0) await this.write('raw_events', raw);
     }
     if (this.pendingLate.length > 0) {
       await this.write('late_events', this.pendingLate);
@@ -420,6 +457,7 @@ export class Aggregator {
       offsets.push({ ...parsePartitionId(pid), offset });
     }
     if (offsets.length === 0) return;
+    this.o.log.debug({ offsets }, 'committing');
     await this.consumer.commit(offsets);
     for (const o of offsets) this.lastCommitted.set(partitionId(o.topic, o.partition), o.offset);
   }

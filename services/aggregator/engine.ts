@@ -23,8 +23,11 @@
  *    `too_late`: the runner stores it in late_events.
  * 6. After a restart, messages after the last commit are delivered again. For a window
  *    that is already written, the runner seeds its state from the stored row together
- *    with the last offset that row counts (`seed`); redelivered messages at or below
- *    that offset are `already_counted` and skipped, later ones update the row.
+ *    with the last offset that row counts and the eventIds it counts (`seed`); both are
+ *    columns of the row itself, written in the same insert as its state, so they always
+ *    describe exactly what the state includes. Redelivered messages at or below that
+ *    offset are `already_counted` and skipped; later ones update the row unless their
+ *    eventId is among the row's (a re-sent event: `duplicate`).
  */
 
 export interface Family<E, S> {
@@ -212,7 +215,8 @@ export class WindowEngine {
 
   /**
    * Installs a window already stored (after a restart or a rebalance): its state as
-   * read back, its version, and per partition the last offset the row counts.
+   * read back, its version, per partition the last offset the row counts, and the
+   * hashes (eventIdHash) of the eventIds it counts.
    */
   seed<S>(
     familyName: string,
@@ -221,13 +225,13 @@ export class WindowEngine {
     state: S,
     version: number,
     countedUpTo: Map<string, number>,
-    eventIds: Iterable<string> = [],
+    idHashes: Iterable<number> = [],
   ): void {
     const id = WindowEngine.id(familyName, key, windowStart);
     if (this.windows.has(id)) return;
     this.windows.set(id, {
       family: familyName,
-      ids: new Set([...eventIds].map(eventIdHash)),
+      ids: new Set(idHashes),
       pendingRaw: [],
       key,
       windowStart,

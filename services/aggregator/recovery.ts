@@ -1,11 +1,14 @@
 import type { Store } from '../shared/store/store.ts';
 import { type AnyBinding, joinKey, splitKey } from './binding.ts';
+import { eventIdHash } from './engine.ts';
 
 /**
  * Reading windows back from the store: after a restart, a rebalance, or when a replayed
  * file reaches windows written long ago. A stored window comes back with its state,
- * version, the partition and last offset it counts, and the eventIds it counts (from
- * raw_events), so neither a redelivered message nor a replayed event counts twice.
+ * version, the partition and last offset it counts, and the eventIds it counts (the
+ * row's `event_ids`, sql/0005), so neither a redelivered message nor a re-sent or
+ * replayed event counts twice. All of it comes from the one row, written in one insert.
+ * Rows written before sql/0005 have no ids: theirs are read from raw_events.
  */
 
 export interface StoredWindow {
@@ -15,7 +18,8 @@ export interface StoredWindow {
   partition: string;
   lastOffset: number;
   row: Record<string, unknown>;
-  eventIds: string[];
+  /** eventIdHash of every eventId the row counts. */
+  idHashes: number[];
 }
 
 /** Per window key, the start of the newest stored window. */
@@ -53,32 +57,51 @@ export async function loadStoredWindows(
     params,
   );
   if (rows.length === 0) return [];
+  const windows: StoredWindow[] = rows.map((row) => {
+    const { event_ids: ids, ...rest } = row;
+    return {
+      windowStart: Number(row.ws),
+      version: Number(row.version),
+      busEpoch: String(row.bus_epoch ?? ''),
+      partition: String(row.source_partition ?? ''),
+      lastOffset: Number(row.last_offset ?? -1),
+      row: rest,
+      idHashes: Array.isArray(ids) ? ids.map(Number) : [],
+    };
+  });
+  const older = windows.filter((w) => w.idHashes.length === 0);
+  if (older.length > 0) await idsFromRawEvents(store, binding, values, older, windowSizeMs);
+  return windows;
+}
+
+/** Rows written before sql/0005 carry no ids: they come from raw_events, by time range. */
+async function idsFromRawEvents(
+  store: Store,
+  binding: AnyBinding,
+  keyValues: string[],
+  windows: StoredWindow[],
+  windowSizeMs: number,
+): Promise<void> {
   const serviceIndex = binding.keyColumns.indexOf('service');
   const regionIndex = binding.keyColumns.indexOf('region');
+  const starts = windows.map((w) => w.windowStart);
   const ids = await store.query<{ event_id: string; t: string }>(
     `SELECT event_id, toUnixTimestamp64Milli(ts) AS t FROM ${store.table('raw_events')} FINAL
      WHERE source = {source:String} AND service = {service:String} AND region = {region:String}
        AND ts >= fromUnixTimestamp64Milli({from:Int64}) AND ts < fromUnixTimestamp64Milli({to:Int64})`,
     {
       source: binding.source,
-      service: values[serviceIndex] ?? '',
-      region: values[regionIndex] ?? '',
+      service: keyValues[serviceIndex] ?? '',
+      region: keyValues[regionIndex] ?? '',
       from: Math.min(...starts),
       to: Math.max(...starts) + windowSizeMs,
     },
   );
-  return rows.map((row) => {
-    const windowStart = Number(row.ws);
-    return {
-      windowStart,
-      version: Number(row.version),
-      busEpoch: String(row.bus_epoch ?? ''),
-      partition: String(row.source_partition ?? ''),
-      lastOffset: Number(row.last_offset ?? -1),
-      row,
-      eventIds: ids.filter((r) => Number(r.t) >= windowStart && Number(r.t) < windowStart + windowSizeMs).map((r) => r.event_id),
-    };
-  });
+  for (const w of windows) {
+    w.idHashes = ids
+      .filter((r) => Number(r.t) >= w.windowStart && Number(r.t) < w.windowStart + windowSizeMs)
+      .map((r) => eventIdHash(r.event_id));
+  }
 }
 
 /** The WHERE part for a binding's fixed columns (column names come from code, values are bound). */

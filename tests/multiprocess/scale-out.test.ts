@@ -57,6 +57,8 @@ describe('aggregators scaled out over processes, one killed and one added mid-st
       CXV_WINDOW_OUT_OF_ORDERNESS_MS: '1000',
       CXV_IDLE_PARTITION_MS: '1000',
       CXV_ALLOWED_LATENESS_MS: String(24 * 3_600_000),
+      // More detail in processes.log when investigating: CXV_SCALE_OUT_LOG_LEVEL=info.
+      CXV_LOG_LEVEL: process.env.CXV_SCALE_OUT_LOG_LEVEL ?? 'warn',
     };
 
     const provision = spawnCli(['provision'], env, logFile);

@@ -64,6 +64,7 @@ import type {
   ProducerTopicConfig,
 } from 'node-rdkafka';
 import Kafka from 'node-rdkafka';
+import pLimit from 'p-limit';
 import type {
   Bus,
   BusHealth,
@@ -620,18 +621,40 @@ class RdkafkaSubscription implements ConsumerHandle {
       });
       for (const c of committed) if (c.offset >= 0) pos.set(tpKey(c), c.offset);
     }
-    const out: Array<TopicPartition & { lag: number }> = [];
-    for (const tp of tps) {
-      const wm = await new Promise<{ lowOffset: number; highOffset: number } | undefined>((resolve) => {
-        this.consumer.queryWatermarkOffsets(tp.topic, tp.partition, timeout, (err, w) => resolve(err ? undefined : w));
-      });
-      if (!wm) continue;
-      const p = pos.get(tpKey(tp)) ?? OFFSET_INVALID;
-      // Nothing consumed and nothing committed: the reset policy decides the start.
-      const from = p >= 0 ? p : this.sub.fromBeginning ? wm.lowOffset : wm.highOffset;
-      out.push({ ...tp, lag: Math.max(0, wm.highOffset - from) });
+    // The high watermark librdkafka caches from every fetch response answers most
+    // partitions without a request. The rest (nothing fetched yet, or nothing consumed
+    // and the start left to the reset policy) are asked of the broker, a few at a time:
+    // each query holds a libuv thread and, one after another, took ~0.5 s per partition
+    // against the mock, 20 s for a 44-partition subscription.
+    const limit = pLimit(4);
+    const results = await Promise.all(
+      tps.map((tp) => {
+        const p = pos.get(tpKey(tp)) ?? OFFSET_INVALID;
+        const cached = this.cachedHighWatermark(tp);
+        if (cached !== undefined && (p >= 0 || cached === 0)) {
+          return { ...tp, lag: Math.max(0, cached - Math.max(p, 0)) };
+        }
+        return limit(async () => {
+          const wm = await new Promise<{ lowOffset: number; highOffset: number } | undefined>((resolve) => {
+            this.consumer.queryWatermarkOffsets(tp.topic, tp.partition, timeout, (err, w) => resolve(err ? undefined : w));
+          });
+          if (!wm) return undefined;
+          // Nothing consumed and nothing committed: the reset policy decides the start.
+          const from = p >= 0 ? p : this.sub.fromBeginning ? wm.lowOffset : wm.highOffset;
+          return { ...tp, lag: Math.max(0, wm.highOffset - from) };
+        });
+      }),
+    );
+    return results.filter((r): r is TopicPartition & { lag: number } => r !== undefined);
+  }
+
+  private cachedHighWatermark(tp: TopicPartition): number | undefined {
+    try {
+      const { highOffset } = this.consumer.getWatermarkOffsets(tp.topic, tp.partition);
+      return highOffset >= 0 ? highOffset : undefined;
+    } catch {
+      return undefined;
     }
-    return out;
   }
 
   close(): Promise<void> {
