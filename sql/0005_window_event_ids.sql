@@ -4,6 +4,6 @@
 -- Before this, the ids came from raw_events, a separate insert: a crash between the two
 -- left rows whose events could be counted again when re-sent. Rows written before this
 -- migration have an empty array; their ids are still read from raw_events.
-ALTER TABLE {{db}}.probe_kpi_1m ADD COLUMN IF NOT EXISTS event_ids Array(UInt64) DEFAULT [] CODEC(ZSTD(1));
+ALTER TABLE {{db}}.probe_kpi_1m ADD COLUMN IF NOT EXISTS event_ids Array(UInt64) DEFAULT [];
 
-ALTER TABLE {{db}}.kpi_1m ADD COLUMN IF NOT EXISTS event_ids Array(UInt64) DEFAULT [] CODEC(ZSTD(1));
+ALTER TABLE {{db}}.kpi_1m ADD COLUMN IF NOT EXISTS event_ids Array(UInt64) DEFAULT [];
