@@ -364,8 +364,15 @@ export class Aggregator {
     await this.retry('dlq', () => this.o.bus.produce(DLQ_TOPIC, [{ key: message.key ?? '', value }]));
   }
 
-  /** Writes due windows, the raw events they count, late events and maintenance rows; then commits what is safe. */
-  async flush(force: boolean): Promise<void> {
+  /**
+   * Writes due windows, the raw events they count, late events and maintenance rows; then
+   * commits what is safe. Only the last flush of a stop waits for the broker to store the
+   * offsets (`waitForCommit`): a lost commit only means redelivery, which the stored rows
+   * absorb, while waiting would stall this process — ingest and the API too, when they
+   * share it — for as long as the broker does not answer (a broker gone past the session
+   * timeout also revokes every partition, so the revoke path must not wait either).
+   */
+  async flush(force: boolean, waitForCommit = false): Promise<void> {
     const wallNow = this.now();
     this.lastFlushAt = wallNow;
     const due = this.engine.due(wallNow, force);
@@ -416,7 +423,7 @@ export class Aggregator {
     }
     this.engine.evict(wallNow);
     this.o.metrics.openWindows.set(this.engine.size);
-    await this.commit();
+    await this.commit(waitForCommit);
   }
 
   private rowMeta(entry: WindowEntry, version: number) {
@@ -449,16 +456,17 @@ export class Aggregator {
     }
   }
 
-  private async commit(): Promise<void> {
+  /** Commits what is safe: awaited (`wait`), every partition; otherwise only what changed since the last commit. */
+  private async commit(wait: boolean): Promise<void> {
     if (!this.consumer) return;
     const offsets = [];
     for (const [pid, offset] of this.engine.commitSafeOffsets()) {
-      if (this.lastCommitted.get(pid) === offset || offset <= 0) continue;
+      if (offset <= 0 || (!wait && this.lastCommitted.get(pid) === offset)) continue;
       offsets.push({ ...parsePartitionId(pid), offset });
     }
     if (offsets.length === 0) return;
-    this.o.log.debug({ offsets }, 'committing');
-    await this.consumer.commit(offsets);
+    this.o.log.debug({ offsets, wait }, 'committing');
+    await this.consumer.commit(offsets, { wait });
     for (const o of offsets) this.lastCommitted.set(partitionId(o.topic, o.partition), o.offset);
   }
 
@@ -500,8 +508,11 @@ export class Aggregator {
     if (this.timer) clearInterval(this.timer);
     if (this.lagTimer) clearInterval(this.lagTimer);
     await this.drain(10_000);
-    await this.serial(() => this.flush(true));
-    await this.consumer?.close();
+    try {
+      await this.serial(() => this.flush(true, true));
+    } finally {
+      await this.consumer?.close();
+    }
     this.o.log.info({}, 'aggregator stopped');
   }
 }

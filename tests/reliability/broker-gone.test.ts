@@ -19,7 +19,9 @@ import { compareWithStore, KnownStream, toBodies } from './support/stream.ts';
  * "unreachable" is a frozen broker process rather than a killed one). Ingest must answer
  * 503 with Retry-After — never accept what Kafka did not acknowledge — and everything
  * must resume by itself once the broker is back, with no restart: every acknowledged
- * event stored exactly once.
+ * event stored exactly once. The same again with every service in one process
+ * (`cxvitals all`, what `npm start` runs): there nothing may block the JavaScript thread
+ * while the broker does not answer, or ingest stops answering altogether.
  */
 
 const OUTAGE_MS = 30_000;
@@ -31,7 +33,12 @@ afterAll(async () => {
   for (const p of processes.reverse()) await p.stop().catch(() => {});
 });
 
-describe('the broker gone for 30 s', () => {
+const TOPOLOGIES = [
+  { name: 'ingest and aggregator in their own processes', oneProcess: false },
+  { name: 'every service in one process', oneProcess: true },
+];
+
+describe.each(TOPOLOGIES)('the broker gone for 30 s, $name', ({ name, oneProcess }) => {
   it('ingest answers 503 with Retry-After, nothing acknowledged is lost, and the pipeline resumes by itself', async ({
     task,
   }) => {
@@ -39,12 +46,13 @@ describe('the broker gone for 30 s', () => {
     broker = await startBrokerProcess(dir);
     processes.push(broker);
     const env = { KAFKA_BROKERS: broker.brokers, CXV_INGEST_PRODUCE_TIMEOUT_MS: '3000', CXV_ALLOWED_LATENESS_MS: '300000' };
-    const aggregator: RoleProcess = await startRole('aggregator', dir, env);
+    const aggregator: RoleProcess = await startRole(oneProcess ? 'all' : 'aggregator', dir, env);
     processes.push(aggregator);
-    const ingest: RoleProcess = await startRole('ingest', dir, env);
-    processes.push(ingest);
+    const ingest: RoleProcess = oneProcess ? aggregator : await startRole('ingest', dir, env);
+    if (!oneProcess) processes.push(ingest);
     const sender = new Sender(ingest.url, INGEST_TOKEN);
-    const stream = new KnownStream('bg', 4242);
+    const prefix = oneProcess ? 'bg1' : 'bg';
+    const stream = new KnownStream(prefix, 4242);
 
     let sending = true;
     const senders = Array.from({ length: 2 }, async () => {
@@ -80,19 +88,19 @@ describe('the broker gone for 30 s', () => {
 
     const store = await openStore({
       mode: 'embedded',
-      dataDir: path.join(dir, 'data-aggregator'),
+      dataDir: path.join(dir, oneProcess ? 'data-all' : 'data-aggregator'),
       database: 'cxvitals',
       log: silentLogger,
     });
-    const settled = await compareWithStore(store, stream, 'bg').finally(() => store.close());
+    const settled = await compareWithStore(store, stream, prefix).finally(() => store.close());
     const outage = sender.answers.filter((a) => a.at >= frozenAt && a.at <= thawedAt);
     const unavailable = sender.answers.filter((a) => a.status === 503);
     const serverErrors = sender.answers.filter((a) => a.status >= 500 && a.status !== 503);
     const outageCount = (status: number) => count(outage.filter((a) => a.status === status).length);
     recordFigures(task, {
-      scenario: 'broker unreachable for 30 s',
+      scenario: oneProcess ? 'broker unreachable for 30 s, all services in one process' : 'broker unreachable for 30 s',
       load: `${count(stream.events)} events posted over HTTP by 2 senders (~800/s), resent after 503 as told`,
-      faults: `broker process frozen (SIGSTOP) for ${OUTAGE_MS / 1000} s, then resumed (SIGCONT); ingest and aggregator in their own processes`,
+      faults: `broker process frozen (SIGSTOP) for ${OUTAGE_MS / 1000} s, then resumed (SIGCONT); ${name}`,
       lost: settled.lost,
       duplicated: settled.duplicated,
       notes: [

@@ -66,8 +66,14 @@ export interface SubscribeOptions {
 }
 
 export interface ConsumerHandle {
-  /** Commit explicit offsets (no auto-commit anywhere in cxvitals). */
-  commit(offsets: TopicPartitionOffset[]): Promise<void>;
+  /**
+   * Commit explicit offsets (no auto-commit anywhere in cxvitals). By default it resolves
+   * once the broker has stored them. `{ wait: false }` hands them to the client and
+   * resolves at once, for callers to whom a lost commit only means more redelivery: an
+   * acknowledged rdkafka commit blocks the JavaScript thread for a round trip to the
+   * broker, and for the whole outage when the broker is gone.
+   */
+  commit(offsets: TopicPartitionOffset[], options?: { wait?: boolean }): Promise<void>;
   /** Partitions currently assigned to this member. */
   assignment(): TopicPartition[];
   /** Consumer lag per partition where known (high watermark − position). */

@@ -522,10 +522,21 @@ class KafkajsSubscription implements ConsumerHandle {
     void this.close();
   }
 
-  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+  async commit(offsets: TopicPartitionOffset[], options: { wait?: boolean } = {}): Promise<void> {
     if (offsets.length === 0) return;
     if (this.state === 'closed' || this.state === 'idle') {
       throw new BusError('BUS_CONSUME_FAILED', 'kafka commit on a closed consumer');
+    }
+    if (options.wait === false) {
+      this.consumer
+        .commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset: String(offset) })))
+        .catch((e: unknown) =>
+          this.log.warn(
+            { client: 'kafkajs', groupId: this.sub.groupId, err: errorMessage(e) },
+            'kafka commit (not awaited) failed',
+          ),
+        );
+      return;
     }
     try {
       await withTimeout(

@@ -24,12 +24,14 @@
  * worker thread through a uv_async handle), so it cannot block librdkafka, but
  * librdkafka does wait for the unassign call. We therefore await `onRevoke` first and
  * unassign afterwards: the group does not complete the rebalance until the handler has
- * flushed and committed. Messages that were already fetched when the revoke arrived are
- * still handed to `onBatch` before `onRevoke`, because until `unassign()` the partitions
- * are still ours. Commits are made with `commitSync` (they block the JS thread for one
- * OffsetCommit round trip); the asynchronous `commit()` reports through
- * `offset_commit_cb`, which is only served inside `consume()` — which the driver does not
- * call while `onBatch` (and thus the caller's commit) is pending, so it would deadlock.
+ * flushed. Messages that were already fetched when the revoke arrived are still handed
+ * to `onBatch` before `onRevoke`, because until `unassign()` the partitions are still
+ * ours. An awaited commit is made with `commitSync`: it blocks the JS thread for one
+ * OffsetCommit round trip — for the whole outage when the broker does not answer. The
+ * asynchronous `commit()` reports through `offset_commit_cb`, which is only served inside
+ * `consume()` — which the driver does not call while `onBatch` (and thus the caller's
+ * commit) is pending, so awaiting it would deadlock; `commit(…, { wait: false })` uses it
+ * without awaiting, and the aggregator waits only in the last flush of a stop.
  *
  * Rebalance callbacks are served only inside `consume()`, so while `onBatch` runs the
  * group waits for this member (bounded by `max.poll.interval.ms`, 5 min) — the standard
@@ -583,13 +585,25 @@ class RdkafkaSubscription implements ConsumerHandle {
     this.log.warn({ client: 'rdkafka', groupId: this.sub.groupId, ...obj }, msg);
   }
 
-  async commit(offsets: TopicPartitionOffset[]): Promise<void> {
+  async commit(offsets: TopicPartitionOffset[], options: { wait?: boolean } = {}): Promise<void> {
     if (offsets.length === 0) return;
     if (this.state === 'closing' || this.state === 'closed' || this.state === 'idle') {
       throw new BusError('BUS_CONSUME_FAILED', 'kafka commit on a closed consumer');
     }
+    const list = offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+    if (options.wait === false) {
+      // librdkafka's asynchronous commit: queued to the group coordinator, never blocking.
+      // Its outcome is not reported (no offset_commit_cb, see above); a failed one is
+      // superseded by the next commit of the same partition.
+      try {
+        this.consumer.commit(list);
+      } catch (e) {
+        this.warnThrottled('commit', { err: errorMessage(e) }, 'kafka commit (not awaited) refused');
+      }
+      return;
+    }
     try {
-      this.consumer.commitSync(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      this.consumer.commitSync(list);
     } catch (e) {
       throw toBusError(
         rdCode(e) === ERR_TIMED_OUT ? 'BUS_TIMEOUT' : 'BUS_CONSUME_FAILED',
