@@ -448,7 +448,9 @@ export class Aggregator {
         return;
       } catch (err) {
         if (what !== 'dlq') this.o.metrics.storeWriteFailures.inc({ table: what });
-        const delay = Math.min(30_000, 200 * 2 ** Math.min(n, 8));
+        // Capped at 5 s: after an outage the next try comes at most 5 s after the store is
+        // back, and one failing insert every 5 s costs the store nothing.
+        const delay = Math.min(5_000, 200 * 2 ** Math.min(n, 5));
         this.o.log.error({ err, what, attempt: n + 1, retryInMs: delay }, 'write failed; retrying (consumption is paused)');
         if (this.stopping && n >= 3) throw err;
         await sleep(delay);

@@ -80,9 +80,17 @@ function changedFields(before: unknown, after: unknown): string[] {
   return [...keys].filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).sort();
 }
 
+/** Fields the audit trail never shows: a token's hash (its lookup key; useless to log in with, but not for reading). */
+const HIDDEN_IN_AUDIT = new Set(['sha256']);
+
+function redacted(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !HIDDEN_IN_AUDIT.has(k)));
+}
+
 function toRecord(row: ChangeRow): ChangeRecord {
-  const before = row.before === '' ? null : (JSON.parse(row.before) as unknown);
-  const after = JSON.parse(row.after) as unknown;
+  const before = redacted(row.before === '' ? null : (JSON.parse(row.before) as unknown));
+  const after = redacted(JSON.parse(row.after) as unknown);
   return {
     changeId: row.change_id,
     kind: row.kind as EntityKind,

@@ -10,6 +10,7 @@ import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics, type Metrics } from '../../services/shared/metrics.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore, type QueryParams, type Store } from '../../services/shared/store/store.ts';
+import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 import { knownStream, produceBatch, sorted, storedTotals } from '../multiprocess/stream.ts';
 import { eventually } from '../support/pipeline.ts';
 
@@ -28,32 +29,22 @@ import { eventually } from '../support/pipeline.ts';
  */
 
 /** A store that works until a chosen insert has landed, then never answers again: a process frozen or killed right there. */
-class DyingStore implements Store {
+class DyingStore extends StoreWrapper {
   private inserts = 0;
   dead = false;
   constructor(
-    private readonly inner: Store,
+    inner: Store,
     private readonly dieAfter: { table: string; nth: number },
-  ) {}
-  get mode() {
-    return this.inner.mode;
+  ) {
+    super(inner);
   }
-  get database() {
-    return this.inner.database;
-  }
-  get location() {
-    return this.inner.location;
-  }
-  table(name: string): string {
-    return this.inner.table(name);
-  }
-  query<T>(sql: string, params?: QueryParams): Promise<T[]> {
+  override query<T>(sql: string, params?: QueryParams): Promise<T[]> {
     return this.dead ? new Promise(() => {}) : this.inner.query<T>(sql, params);
   }
-  command(sql: string, params?: QueryParams): Promise<void> {
+  override command(sql: string, params?: QueryParams): Promise<void> {
     return this.dead ? new Promise(() => {}) : this.inner.command(sql, params);
   }
-  async insert(table: string, rows: readonly object[]): Promise<void> {
+  override async insert(table: string, rows: readonly object[]): Promise<void> {
     if (this.dead) return new Promise(() => {});
     await this.inner.insert(table, rows);
     if (table === this.dieAfter.table) {
@@ -61,10 +52,10 @@ class DyingStore implements Store {
       if (this.inserts >= this.dieAfter.nth) this.dead = true;
     }
   }
-  ping(): Promise<boolean> {
+  override ping(): Promise<boolean> {
     return Promise.resolve(!this.dead);
   }
-  close(): Promise<void> {
+  override close(): Promise<void> {
     return Promise.resolve();
   }
 }

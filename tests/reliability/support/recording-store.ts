@@ -1,4 +1,5 @@
-import type { QueryParams, Store } from '../../../services/shared/store/store.ts';
+import type { QueryParams } from '../../../services/shared/store/store.ts';
+import { StoreWrapper } from '../../../services/shared/store/wrapper.ts';
 
 /**
  * A Store that records every SQL text it is given (queries, commands, insert table
@@ -6,22 +7,11 @@ import type { QueryParams, Store } from '../../../services/shared/store/store.ts
  * scenario reads it back: a hostile value may reach ClickHouse only as a bound parameter,
  * never inside SQL text.
  */
-export class RecordingStore implements Store {
+export class RecordingStore extends StoreWrapper {
   readonly statements: string[] = [];
   readonly boundValues: string[] = [];
 
-  constructor(private readonly inner: Store) {}
-
-  get mode() {
-    return this.inner.mode;
-  }
-  get database() {
-    return this.inner.database;
-  }
-  get location() {
-    return this.inner.location;
-  }
-  table(name: string): string {
+  override table(name: string): string {
     const qualified = this.inner.table(name);
     this.statements.push(qualified);
     return qualified;
@@ -30,23 +20,17 @@ export class RecordingStore implements Store {
     this.statements.push(sql);
     for (const v of Object.values(params ?? {})) this.boundValues.push(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
   }
-  query<T>(sql: string, params?: QueryParams): Promise<T[]> {
+  override query<T>(sql: string, params?: QueryParams): Promise<T[]> {
     this.note(sql, params);
     return this.inner.query<T>(sql, params);
   }
-  command(sql: string, params?: QueryParams): Promise<void> {
+  override command(sql: string, params?: QueryParams): Promise<void> {
     this.note(sql, params);
     return this.inner.command(sql, params);
   }
-  insert(table: string, rows: readonly object[]): Promise<void> {
+  override insert(table: string, rows: readonly object[]): Promise<void> {
     this.statements.push(`INSERT INTO ${table}`);
     for (const row of rows) this.boundValues.push(JSON.stringify(row));
     return this.inner.insert(table, rows);
-  }
-  ping(): Promise<boolean> {
-    return this.inner.ping();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
