@@ -1,4 +1,4 @@
-import { kpiValues, readKpiBuckets } from '../api/kpis.ts';
+import { type KpiBucket, kpiKeyId, kpiValues, readKpiBucketsByKey } from '../api/kpis.ts';
 import { explainCsi } from '../model/explain.ts';
 import { scoreCsi } from '../model/score.ts';
 import type { CxModel } from '../model/types.ts';
@@ -10,6 +10,10 @@ import type { Store } from '../shared/store/store.ts';
  * windows land (every `intervalMs`, for the minutes whose KPI rows were written since
  * the last run) and on demand for a past range (`recompute`, after a model change).
  * Reads at other grains do not use these rows: they score the coarse KPIs directly.
+ *
+ * Keys are read in groups (`readKpiBucketsByKey`, up to KEYS_PER_READ at a time), so a
+ * tick costs a few queries whatever the number of keys; one query per key made a tick
+ * of 1,000 keys take longer than the interval.
  */
 
 export interface MaterializerOptions {
@@ -22,6 +26,7 @@ export interface MaterializerOptions {
 }
 
 const MINUTE = 60_000;
+const KEYS_PER_READ = 500;
 
 export class CsiMaterializer {
   private timer: NodeJS.Timeout | undefined;
@@ -62,8 +67,18 @@ export class CsiMaterializer {
        GROUP BY service, region`,
       { since: this.since },
     );
+    // Keys touched over the same minutes are read together (live traffic: nearly all of
+    // them); a key replayed over a long range gets its own read instead of widening everyone's.
+    const byRange = new Map<string, { from: number; to: number; keys: Array<{ service: string; region: string }> }>();
+    for (const t of touched) {
+      const range = { from: Number(t.first), to: Number(t.last) + MINUTE };
+      const id = `${range.from}:${range.to}`;
+      const group = byRange.get(id) ?? { ...range, keys: [] };
+      group.keys.push({ service: t.service, region: t.region });
+      byRange.set(id, group);
+    }
     let rows = 0;
-    for (const t of touched) rows += await this.score(t.service, t.region, Number(t.first), Number(t.last) + MINUTE);
+    for (const group of byRange.values()) rows += await this.score(group.keys, group.from, group.to);
     this.since = startedAt - 5_000;
     return rows;
   }
@@ -81,25 +96,30 @@ export class CsiMaterializer {
       { from, to },
     );
     let rows = 0;
-    for (const [i, k] of keys.entries()) {
-      rows += await this.score(k.service, k.region, from, to);
-      onProgress?.(i + 1, keys.length);
+    for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+      rows += await this.score(keys.slice(i, i + KEYS_PER_READ), from, to);
+      onProgress?.(Math.min(i + KEYS_PER_READ, keys.length), keys.length);
     }
     return rows;
   }
 
-  private async score(service: string, region: string, from: number, to: number): Promise<number> {
+  /** Scores the keys' minutes in [from, to) and stores them; returns the rows written. */
+  private async score(keys: Array<{ service: string; region: string }>, from: number, to: number): Promise<number> {
+    let rows = 0;
+    for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+      const chunk = keys.slice(i, i + KEYS_PER_READ);
+      const byKey = await readKpiBucketsByKey(this.o.store, { keys: chunk, from, to, stepSec: 60 });
+      const out = chunk.flatMap((k) => this.rows(k.service, k.region, byKey.get(kpiKeyId(k.service, k.region)) ?? []));
+      await this.o.store.insert('csi_1m', out);
+      rows += out.length;
+    }
+    return rows;
+  }
+
+  private rows(service: string, region: string, buckets: KpiBucket[]): Array<Record<string, unknown>> {
     const model = this.o.model();
-    const buckets = await readKpiBuckets(this.o.store, {
-      services: [service],
-      region,
-      segment: undefined,
-      from,
-      to,
-      stepSec: 60,
-    });
     const computedAt = this.now();
-    const rows = buckets.map((b) => {
+    return buckets.map((b) => {
       const score = scoreCsi(model, kpiValues(b, this.o.excuseRetroactive));
       return {
         model_version: model.version,
@@ -115,7 +135,5 @@ export class CsiMaterializer {
         computed_at: computedAt,
       };
     });
-    await this.o.store.insert('csi_1m', rows);
-    return rows.length;
   }
 }

@@ -42,57 +42,108 @@ const MINUTE = 60_000;
 const SURGE_HISTORY_MINUTES = 60;
 const SURGE_GAP_CAP = 200;
 
-function where(f: KpiFilter, params: Record<string, unknown>, options: { segment: boolean }): string {
+function where(f: KpiFilter, params: Record<string, unknown>, options: { segment: boolean; keys?: KeyFilter }): string {
   params.services = f.services;
   params.anyService = f.services.length === 0 ? 1 : 0;
   params.region = f.region ?? '';
   params.anyRegion = f.region === undefined ? 1 : 0;
   params.segment = f.segment ?? '';
   params.anySegment = f.segment === undefined ? 1 : 0;
-  return [
+  const clauses = [
     '({anyService:UInt8} = 1 OR has({services:Array(String)}, service))',
     '({anyRegion:UInt8} = 1 OR region = {region:String})',
     options.segment ? '({anySegment:UInt8} = 1 OR segment = {segment:String})' : '1',
     'window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})',
-  ].join(' AND ');
+  ];
+  if (options.keys) {
+    params.keyServices = options.keys.map((k) => k.service);
+    params.keyRegions = options.keys.map((k) => k.region);
+    // A hashed set of (service, region) pairs: one lookup per row however many keys.
+    clauses.push(
+      `(service, region) IN (SELECT tupleElement(k, 1), tupleElement(k, 2)
+         FROM (SELECT arrayJoin(arrayZip({keyServices:Array(String)}, {keyRegions:Array(String)})) AS k))`,
+    );
+  }
+  return clauses.join(' AND ');
 }
 
+type KeyFilter = ReadonlyArray<{ service: string; region: string }>;
+
+/** The id of a (service, region) in the maps readKpiBucketsByKey returns. */
+export const kpiKeyId = (service: string, region: string): string => `${service}\u0000${region}`;
+
 export async function readKpiBuckets(store: Store, f: KpiFilter): Promise<KpiBucket[]> {
+  return (await readBuckets(store, f, undefined)).get('') ?? [];
+}
+
+/**
+ * The buckets of several (service, region) keys at once, each on its own (all segments):
+ * a handful of queries whatever the number of keys. The CSI materializer scores every
+ * key a tick touched with it.
+ */
+export async function readKpiBucketsByKey(
+  store: Store,
+  f: { keys: KeyFilter; from: number; to: number; stepSec: number },
+): Promise<Map<string, KpiBucket[]>> {
+  if (f.keys.length === 0) return new Map();
+  return readBuckets(
+    store,
+    { services: [], region: undefined, segment: undefined, from: f.from, to: f.to, stepSec: f.stepSec },
+    f.keys,
+  );
+}
+
+/** Buckets per key id ('' for everything the filter selects when `keys` is not given). */
+async function readBuckets(store: Store, f: KpiFilter, keys: KeyFilter | undefined): Promise<Map<string, KpiBucket[]>> {
   const stepMs = f.stepSec * 1000;
+  const byKey = keys !== undefined;
+  const keyColumns = byKey ? 'service, region, ' : '';
+  const idOf = (row: { service?: string; region?: string }) => (byKey ? kpiKeyId(row.service ?? '', row.region ?? '') : '');
   const params: Record<string, unknown> = { from: f.from, to: f.to, stepMs };
-  const families = await store.query<{ family: string; bucket: string; sums: Record<string, number> }>(
-    `SELECT family, intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket, sumMap(sums) AS sums
-     FROM ${store.table('kpi_1m')} FINAL WHERE ${where(f, params, { segment: true })}
-     GROUP BY family, bucket ORDER BY bucket`,
+  const families = await store.query<{
+    service?: string;
+    region?: string;
+    family: string;
+    bucket: string;
+    sums: Record<string, number>;
+  }>(
+    `SELECT ${keyColumns}family, intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket, sumMap(sums) AS sums
+     FROM ${store.table('kpi_1m')} FINAL WHERE ${where(f, params, { segment: true, ...(keys ? { keys } : {}) })}
+     GROUP BY ${keyColumns}family, bucket ORDER BY bucket`,
     params,
   );
   // Availability and Serviceability come from probe_kpi_1m, which keeps the maintenance
   // split up to date; it has no segment, so a segment filter leaves them out.
   const availabilityParams: Record<string, unknown> = { from: f.from, to: f.to, stepMs };
-  const availabilityWhere = where(f, availabilityParams, { segment: false });
+  const availabilityWhere = where(f, availabilityParams, { segment: false, ...(keys ? { keys } : {}) });
   const availability =
     f.segment === undefined
       ? await store.query<Record<string, string>>(
-          `SELECT intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket,
+          `SELECT ${keyColumns}intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket,
                   sum(attempts) AS attempts, sum(successes) AS successes,
                   sum(planned_attempts) AS plannedAttempts, sum(planned_successes) AS plannedSuccesses,
                   sum(retro_attempts) AS retroAttempts, sum(retro_successes) AS retroSuccesses
            FROM ${store.table('probe_kpi_1m')} FINAL WHERE ${availabilityWhere}
-           GROUP BY bucket ORDER BY bucket`,
+           GROUP BY ${keyColumns}bucket ORDER BY bucket`,
           availabilityParams,
         )
       : [];
-  const buckets = new Map<number, KpiBucket>();
-  const bucket = (start: number) => {
-    let b = buckets.get(start);
+  const buckets = new Map<string, Map<number, KpiBucket>>();
+  const bucket = (id: string, start: number) => {
+    let ofKey = buckets.get(id);
+    if (!ofKey) {
+      ofKey = new Map();
+      buckets.set(id, ofKey);
+    }
+    let b = ofKey.get(start);
     if (!b) {
       b = { start, accumulators: {}, declared: {}, socialSurge: null };
-      buckets.set(start, b);
+      ofKey.set(start, b);
     }
     return b;
   };
   for (const row of families) {
-    const b = bucket(Number(row.bucket));
+    const b = bucket(idOf(row), Number(row.bucket));
     const sums = row.sums;
     switch (row.family) {
       case 'probe':
@@ -113,7 +164,7 @@ export async function readKpiBuckets(store: Store, f: KpiFilter): Promise<KpiBuc
     }
   }
   for (const row of availability) {
-    const b = bucket(Number(row.bucket));
+    const b = bucket(idOf(row), Number(row.bucket));
     const probe = b.accumulators.probe ?? emptyProbe();
     const counts: AvailabilityCounts = {
       attempts: Number(row.attempts),
@@ -126,34 +177,53 @@ export async function readKpiBuckets(store: Store, f: KpiFilter): Promise<KpiBuc
     probe.availability = counts;
     b.accumulators.probe = probe;
   }
-  await addSocialSurge(store, f, buckets);
-  return [...buckets.values()].sort((a, b) => a.start - b.start);
+  await addSocialSurge(store, f, keys, buckets, idOf);
+  const out = new Map<string, KpiBucket[]>();
+  for (const [id, ofKey] of buckets)
+    out.set(
+      id,
+      [...ofKey.values()].sort((a, b) => a.start - b.start),
+    );
+  return out;
 }
 
 /** Surge is per minute against a trailing baseline, so it is read minute by minute with history before `from`. */
-async function addSocialSurge(store: Store, f: KpiFilter, buckets: Map<number, KpiBucket>): Promise<void> {
+async function addSocialSurge(
+  store: Store,
+  f: KpiFilter,
+  keys: KeyFilter | undefined,
+  buckets: Map<string, Map<number, KpiBucket>>,
+  idOf: (row: { service?: string; region?: string }) => string,
+): Promise<void> {
   const start = Math.floor(f.from / MINUTE) * MINUTE - SURGE_HISTORY_MINUTES * MINUTE;
   const params: Record<string, unknown> = { from: start, to: f.to };
-  const rows = await store.query<{ minute: string; mentions: string }>(
-    `SELECT toUnixTimestamp64Milli(window_start) AS minute, sum(sums['mentions']) AS mentions
-     FROM ${store.table('kpi_1m')} FINAL WHERE family = 'social' AND ${where({ ...f, from: start }, params, { segment: true })}
-     GROUP BY minute ORDER BY minute`,
+  const keyColumns = keys ? 'service, region, ' : '';
+  const rows = await store.query<{ service?: string; region?: string; minute: string; mentions: string }>(
+    `SELECT ${keyColumns}toUnixTimestamp64Milli(window_start) AS minute, sum(sums['mentions']) AS mentions
+     FROM ${store.table('kpi_1m')} FINAL WHERE family = 'social' AND ${where({ ...f, from: start }, params, { segment: true, ...(keys ? { keys } : {}) })}
+     GROUP BY ${keyColumns}minute ORDER BY ${keyColumns}minute`,
     params,
   );
-  // Walk the minutes that have mentions; a gap is a run of zero-mention windows. After
-  // GAP_CAP empty windows the baseline has decayed to nothing (0.9^200 ≈ 7e-10), so a
-  // longer gap is fed as GAP_CAP windows: a year of history costs its data, not its minutes.
+  // Walk each key's minutes that have mentions; a gap is a run of zero-mention windows.
+  // After GAP_CAP empty windows the baseline has decayed to nothing (0.9^200 ≈ 7e-10), so
+  // a longer gap is fed as GAP_CAP windows: a year of history costs its data, not its minutes.
   const stepMs = f.stepSec * 1000;
+  let id: string | undefined;
   let state = initialSurgeState();
   let previous: number | undefined;
   for (const row of rows) {
+    if (idOf(row) !== id) {
+      id = idOf(row);
+      state = initialSurgeState();
+      previous = undefined;
+    }
     const minute = Number(row.minute);
     if (previous !== undefined) state = surgeSkip(state, Math.min((minute - previous) / MINUTE - 1, SURGE_GAP_CAP));
     const step = surgeStep(state, Number(row.mentions));
     state = step.state;
     previous = minute;
     if (minute < f.from || step.z === null) continue;
-    const b = buckets.get(Math.floor(minute / stepMs) * stepMs);
+    const b = buckets.get(id)?.get(Math.floor(minute / stepMs) * stepMs);
     if (b && (b.socialSurge === null || step.z > b.socialSurge)) b.socialSurge = step.z;
   }
 }
