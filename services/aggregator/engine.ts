@@ -1,3 +1,5 @@
+import { IdSet } from './id-set.ts';
+
 /**
  * Event-time tumbling windows with per-partition watermarks: pure logic, no I/O.
  *
@@ -39,8 +41,8 @@ export interface Family<E, S> {
 
 export interface WindowEntry<S = unknown> {
   family: string;
-  /** Hashes of the eventIds counted in this window: the dedupe set (see eventIdHash). */
-  ids: Set<number>;
+  /** Hashes of the eventIds counted in this window: the dedupe set (see eventIdHash), compacted once written. */
+  ids: IdSet;
   /** Raw events added since the last write, written to raw_events after the window row. */
   pendingRaw: object[];
   key: string;
@@ -175,7 +177,7 @@ export class WindowEngine {
     if (!entry) {
       entry = {
         family: familyName,
-        ids: new Set(),
+        ids: new IdSet(),
         pendingRaw: [],
         key,
         windowStart,
@@ -231,7 +233,7 @@ export class WindowEngine {
     if (this.windows.has(id)) return;
     this.windows.set(id, {
       family: familyName,
-      ids: new Set(idHashes),
+      ids: new IdSet(idHashes),
       pendingRaw: [],
       key,
       windowStart,
@@ -294,6 +296,7 @@ export class WindowEngine {
       entry.version = versions[i] ?? entry.version;
       entry.firstUnwrittenOffset.clear();
       entry.pendingRaw = [];
+      entry.ids.compact();
     });
   }
 
