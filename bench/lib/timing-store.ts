@@ -1,34 +1,25 @@
 import type { QueryParams, Store } from '../../services/shared/store/store.ts';
+import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 
 /**
  * A Store that does exactly what the one it wraps does, and adds up the wall time of
  * inserts per table and of queries: where the aggregator's JavaScript thread waits on
  * ClickHouse (the CPU profile shows that wait as idle time).
  */
-export class TimingStore implements Store {
+export class TimingStore extends StoreWrapper {
   readonly insertMs = new Map<string, number>();
   readonly insertRows = new Map<string, number>();
   queryMs = 0;
 
   /** `drop`: tables whose inserts are skipped (an ablation: what the figure would be without that write). */
   constructor(
-    private readonly inner: Store,
+    inner: Store,
     private readonly drop: ReadonlySet<string> = new Set(),
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get mode() {
-    return this.inner.mode;
-  }
-  get database() {
-    return this.inner.database;
-  }
-  get location() {
-    return this.inner.location;
-  }
-  table(name: string): string {
-    return this.inner.table(name);
-  }
-  async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
+  override async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
     const started = performance.now();
     try {
       return await this.inner.query<T>(sql, params);
@@ -36,10 +27,7 @@ export class TimingStore implements Store {
       this.queryMs += performance.now() - started;
     }
   }
-  command(sql: string, params?: QueryParams): Promise<void> {
-    return this.inner.command(sql, params);
-  }
-  async insert(table: string, rows: readonly object[]): Promise<void> {
+  override async insert(table: string, rows: readonly object[]): Promise<void> {
     const started = performance.now();
     try {
       if (!this.drop.has(table)) await this.inner.insert(table, rows);
@@ -47,12 +35,6 @@ export class TimingStore implements Store {
       this.insertMs.set(table, (this.insertMs.get(table) ?? 0) + performance.now() - started);
       this.insertRows.set(table, (this.insertRows.get(table) ?? 0) + rows.length);
     }
-  }
-  ping(): Promise<boolean> {
-    return this.inner.ping();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 
   /** Insert wall time and rows per table, largest first. */
