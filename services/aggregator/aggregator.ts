@@ -6,6 +6,7 @@ import type { Metrics } from '../shared/metrics.ts';
 import { FINGERPRINT_HEADER, readerFor } from '../shared/sources/avro.ts';
 import type { MaintenanceRecord } from '../shared/sources/maintenance.ts';
 import type { SourceName } from '../shared/sources/registry.ts';
+import { readMaintenanceWindows } from '../shared/store/maintenance.ts';
 import type { Store } from '../shared/store/store.ts';
 import type { AnyBinding } from './binding.ts';
 import { type AddOutcome, WindowEngine, type WindowEntry, windowStartOf } from './engine.ts';
@@ -157,30 +158,7 @@ export class Aggregator {
   }
 
   private async loadMaintenance(): Promise<void> {
-    const rows = await this.o.store.query<{
-      maintenance_id: string;
-      service: string;
-      region: string;
-      start_ms: string;
-      end_ms: string;
-      declared_ms: string;
-      description: string;
-    }>(
-      `SELECT maintenance_id, service, region, toUnixTimestamp64Milli(start_at) AS start_ms,
-              toUnixTimestamp64Milli(end_at) AS end_ms, toUnixTimestamp64Milli(declared_at) AS declared_ms, description
-       FROM ${this.o.store.table('maintenance_windows')} FINAL`,
-    );
-    for (const r of rows) {
-      this.registry.upsert({
-        maintenanceId: r.maintenance_id,
-        service: r.service,
-        region: r.region === '' ? null : r.region,
-        startMs: Number(r.start_ms),
-        endMs: Number(r.end_ms),
-        declaredAtMs: Number(r.declared_ms),
-        description: r.description,
-      });
-    }
+    for (const m of await readMaintenanceWindows(this.o.store)) this.registry.upsert(m);
   }
 
   private async handleBatch(messages: ConsumedMessage[]): Promise<void> {

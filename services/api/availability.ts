@@ -5,6 +5,7 @@ import {
   isRetroactive,
   serviceability,
 } from '../shared/kpi/availability.ts';
+import { readMaintenanceWindows } from '../shared/store/maintenance.ts';
 import type { Store } from '../shared/store/store.ts';
 
 /**
@@ -123,23 +124,7 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
      GROUP BY bucket ORDER BY bucket`,
     params,
   );
-  const maintenance = await store.query<{
-    maintenance_id: string;
-    service: string;
-    region: string;
-    start_ms: string;
-    end_ms: string;
-    declared_ms: string;
-    description: string;
-  }>(
-    `SELECT maintenance_id, service, region, toUnixTimestamp64Milli(start_at) AS start_ms,
-            toUnixTimestamp64Milli(end_at) AS end_ms, toUnixTimestamp64Milli(declared_at) AS declared_ms, description
-     FROM ${store.table('maintenance_windows')} FINAL
-     WHERE service = {service:String} AND ({anyRegion:UInt8} = 1 OR region = '' OR region = {region:String})
-       AND start_at < fromUnixTimestamp64Milli({to:Int64}) AND end_at > fromUnixTimestamp64Milli({from:Int64})
-     ORDER BY start_at, maintenance_id`,
-    params,
-  );
+  const maintenance = await readMaintenanceWindows(store, { service: q.service, region: q.region, fromMs: q.from, toMs: q.to });
   const stepMs = q.stepSec * 1000;
   const total = {
     samples: 0,
@@ -166,14 +151,14 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
     total: describe(total, q.excuseRetroactive),
     buckets,
     maintenance: maintenance.map((m) => {
-      const retroactive = isRetroactive({ startMs: Number(m.start_ms), declaredAtMs: Number(m.declared_ms) });
+      const retroactive = isRetroactive(m);
       return {
-        maintenanceId: m.maintenance_id,
+        maintenanceId: m.maintenanceId,
         service: m.service,
-        region: m.region === '' ? null : m.region,
-        start: iso(Number(m.start_ms)),
-        end: iso(Number(m.end_ms)),
-        declaredAt: iso(Number(m.declared_ms)),
+        region: m.region,
+        start: iso(m.startMs),
+        end: iso(m.endMs),
+        declaredAt: iso(m.declaredAtMs),
         retroactive,
         excused: !retroactive || q.excuseRetroactive,
         description: m.description,

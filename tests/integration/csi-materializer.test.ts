@@ -6,6 +6,7 @@ import { scoreCsi } from '../../services/model/score.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import type { QueryParams } from '../../services/shared/store/store.ts';
 import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
+import { contact, social } from '../support/events.ts';
 import { eventually, postJson, startTestPipeline } from '../support/pipeline.ts';
 
 /**
@@ -26,25 +27,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await pipeline?.stop();
-});
-
-const contact = (id: string, ts: string, fields: Record<string, unknown>) => ({
-  eventId: id,
-  ts,
-  service: 'broadband',
-  region: 'east',
-  segment: 'consumer',
-  channel: 'voice',
-  queue: 'billing',
-  ...fields,
-});
-const social = (id: string, ts: string, sentiment: number) => ({
-  eventId: id,
-  ts,
-  service: 'broadband',
-  region: 'east',
-  platform: 'x',
-  sentiment,
 });
 
 describe('the CSI materializer over many keys', () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiMaterializer } from '../../services/aggregator/csi-materializer.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { silentLogger } from '../../services/shared/log.ts';
+import { contact, social, survey } from '../support/events.ts';
 import { eventually, getJson, metricValue, postJson, startTestPipeline } from '../support/pipeline.ts';
 
 /**
@@ -16,33 +17,6 @@ const at = (m: number, s = 0) => new Date(H0 + m * MIN + s * 1000).toISOString()
 const range = `service=broadband&region=east&from=${new Date(H0).toISOString()}&to=${new Date(H0 + 3_600_000).toISOString()}`;
 
 let pipeline: Pipeline;
-
-const contact = (id: string, ts: string, fields: Record<string, unknown>) => ({
-  eventId: id,
-  ts,
-  service: 'broadband',
-  region: 'east',
-  segment: 'consumer',
-  channel: 'voice',
-  queue: 'billing',
-  ...fields,
-});
-const survey = (id: string, ts: string, kind: string, score: number) => ({
-  eventId: id,
-  ts,
-  service: 'broadband',
-  region: 'east',
-  kind,
-  score,
-});
-const social = (id: string, ts: string, sentiment: number) => ({
-  eventId: id,
-  ts,
-  service: 'broadband',
-  region: 'east',
-  platform: 'x',
-  sentiment,
-});
 
 type Kpis = Record<string, number | null>;
 async function hourKpis(): Promise<Kpis> {
