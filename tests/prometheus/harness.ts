@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { type Pipeline, type PipelineOverrides, startPipeline } from '../../services/app.ts';
-import { loadConfig } from '../../services/shared/config/config.ts';
-import { createLogger } from '../../services/shared/log.ts';
+import type { Pipeline, PipelineOverrides } from '../../services/app.ts';
+import { startTestPipeline } from '../support/pipeline.ts';
 
 /** A real Prometheus server (the Debian package) scraping an in-process cxvitals, for end-to-end alert tests. */
 
@@ -16,20 +15,8 @@ export const PROMETHEUS = '/usr/bin/prometheus';
 export const hasPrometheus = (): boolean => existsSync(PROMETHEUS);
 
 /** The embedded pipeline with test timings; `overrides` shortens the dashboard's intervals. */
-export async function startPipelineWith(env: Record<string, string>, overrides: PipelineOverrides = {}): Promise<Pipeline> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'cxv-prom-'));
-  const config = loadConfig({
-    CXV_PORT: '0',
-    CXV_DATA_DIR: dir,
-    CXV_SIMULATE: '0',
-    CXV_WINDOW_OUT_OF_ORDERNESS_MS: '1000',
-    CXV_IDLE_PARTITION_MS: '1000',
-    CXV_ALLOWED_LATENESS_MS: '60000',
-    CXV_LOG_LEVEL: process.env.CXV_TEST_LOG_LEVEL ?? 'warn',
-    ...env,
-  });
-  return startPipeline(config, createLogger(config.logLevel), { aggregatorFlushIntervalMs: 200, ...overrides });
-}
+export const startPipelineWith = (env: Record<string, string>, overrides: PipelineOverrides = {}): Promise<Pipeline> =>
+  startTestPipeline(env, undefined, overrides);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -2,13 +2,20 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Pipeline, startPipeline } from '../../services/app.ts';
+import { type Pipeline, type PipelineOverrides, startPipeline } from '../../services/app.ts';
 import { demoIngestCredentials } from '../../services/ingest/auth.ts';
 import { loadConfig } from '../../services/shared/config/config.ts';
 import { createLogger } from '../../services/shared/log.ts';
 
-/** Starts the whole embedded pipeline in this process, tuned so windows close quickly. */
-export async function startTestPipeline(env: Record<string, string> = {}, dataDir?: string): Promise<Pipeline> {
+/**
+ * Starts the whole embedded pipeline in this process, tuned so windows close quickly;
+ * `overrides` e.g. shortens the dashboard's intervals.
+ */
+export async function startTestPipeline(
+  env: Record<string, string> = {},
+  dataDir?: string,
+  overrides: PipelineOverrides = {},
+): Promise<Pipeline> {
   const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cxv-test-')));
   const config = loadConfig({
     CXV_PORT: '0',
@@ -20,7 +27,7 @@ export async function startTestPipeline(env: Record<string, string> = {}, dataDi
     CXV_LOG_LEVEL: process.env.CXV_TEST_LOG_LEVEL ?? 'warn',
     ...env,
   });
-  return startPipeline(config, createLogger(config.logLevel), { aggregatorFlushIntervalMs: 200 });
+  return startPipeline(config, createLogger(config.logLevel), { aggregatorFlushIntervalMs: 200, ...overrides });
 }
 
 /** Polls until `check` returns a value (not undefined) or the time is up. */
