@@ -34,6 +34,8 @@ import { compareWithStore, KnownStream, toBodies } from './support/stream.ts';
  */
 
 const SUSTAIN_SEC = Number(process.env.CXV_RELIABILITY_SUSTAINED_SEC ?? 60);
+/** The burst, the settling and the catch-up take up to 4 minutes beside the sustained phase. */
+const TIMEOUT_MS = (SUSTAIN_SEC + 240) * 1000;
 const BURST = 60_000;
 const BODY = 500;
 
@@ -61,125 +63,130 @@ async function settledHeap(url: string, samples = 5): Promise<MemorySample> {
 }
 
 describe(`sustained load at 80 % of the measured ceiling (${SUSTAIN_SEC} s)`, () => {
-  it('keeps every event, answers without 5xx, and holds memory flat', async ({ task }) => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'cxv-rel-sustained-'));
-    const broker: BrokerProcess = await startBrokerProcess(dir);
-    processes.push(broker);
-    // Lateness covers the burst's past-stamped events even once the partitions go quiet.
-    const env = { KAFKA_BROKERS: broker.brokers, CXV_ALLOWED_LATENESS_MS: String(10 * 60_000) };
-    const aggregator: RoleProcess = await startRole('aggregator', dir, env);
-    processes.push(aggregator);
-    const ingest: RoleProcess = await startRole('ingest', dir, env);
-    processes.push(ingest);
-    const sender = new Sender(ingest.url, INGEST_TOKEN, 8);
-    const stream = new KnownStream('su', 2026);
-    const rawRowsWritten = async () =>
-      sumOf(await scrape(aggregator.url), 'cxv_aggregator_window_rows_written_total', { table: 'raw_events' });
+  it(
+    'keeps every event, answers without 5xx, and holds memory flat',
+    async ({ task }) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'cxv-rel-sustained-'));
+      const broker: BrokerProcess = await startBrokerProcess(dir);
+      processes.push(broker);
+      // Lateness covers the burst's past-stamped events even once the partitions go quiet.
+      const env = { KAFKA_BROKERS: broker.brokers, CXV_ALLOWED_LATENESS_MS: String(10 * 60_000) };
+      const aggregator: RoleProcess = await startRole('aggregator', dir, env);
+      processes.push(aggregator);
+      const ingest: RoleProcess = await startRole('ingest', dir, env);
+      processes.push(ingest);
+      const sender = new Sender(ingest.url, INGEST_TOKEN, 8);
+      const stream = new KnownStream('su', 2026);
+      const rawRowsWritten = async () =>
+        sumOf(await scrape(aggregator.url), 'cxv_aggregator_window_rows_written_total', { table: 'raw_events' });
 
-    // The ceiling: a burst as fast as 4 senders go, until the aggregator has written all of it.
-    const burstFrom = Date.now() - 4 * 60_000;
-    const burst = toBodies(stream.next(BURST, (i) => burstFrom + Math.floor((i * 3 * 60_000) / BURST))).flatMap(
-      ({ source, body }) => chunk(body.split('\n'), BODY).map((lines) => ({ source, body: lines.join('\n') })),
-    );
-    const burstStart = Date.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < burst.length) {
-          const b = burst[next++];
-          if (b) await sender.deliver(b.source, b.body);
-        }
-      }),
-    );
-    const ingestRate = (BURST * 1000) / (Date.now() - burstStart);
-    while ((await rawRowsWritten()) < BURST && Date.now() - burstStart < 120_000) await sleep(100);
-    const ceiling = (BURST * 1000) / (Date.now() - burstStart);
-    const rate = Math.max(200, Math.floor(ceiling * 0.8));
-    const before = { ingest: await settledHeap(ingest.url, 3), aggregator: await settledHeap(aggregator.url, 3) };
-
-    // The sustained phase: 10 paced senders, memory and lag sampled every 2 s.
-    const latencies: Array<{ at: number; ms: number }> = [];
-    const peak = { ingest: before.ingest, aggregator: before.aggregator };
-    const started = Date.now();
-    const ends = started + SUSTAIN_SEC * 1000;
-    const behindMs = ends - Math.floor(ends / 60_000) * 60_000 + 500;
-    let maxLag = 0;
-    const sampler = (async () => {
-      while (Date.now() < ends) {
-        const [i, a, text] = await Promise.all([memoryOf(ingest.url), memoryOf(aggregator.url), scrape(aggregator.url)]);
-        if (i.heap > peak.ingest.heap) peak.ingest = i;
-        if (a.heap > peak.aggregator.heap) peak.aggregator = a;
-        maxLag = Math.max(maxLag, sampleOf(text, 'consumer_lag_messages') || 0);
-        await sleep(2_000);
-      }
-    })();
-    const SENDERS = 10;
-    let behind = 0;
-    await Promise.all(
-      Array.from({ length: SENDERS }, async (_, s) => {
-        const perTick = Math.max(1, Math.round(rate / SENDERS / 5)); // 5 ticks a second per sender
-        for (let tick = 0; ; tick += 1) {
-          const due = started + tick * 200 + s * (200 / SENDERS);
-          if (due >= ends) return;
-          if (due > Date.now()) await sleep(due - Date.now());
-          else if (Date.now() - due > 1000) behind += 1;
-          for (const { source, body } of toBodies(stream.next(perTick, () => Date.now() - behindMs))) {
-            const sentAt = Date.now();
-            await sender.deliver(source, body);
-            latencies.push({ at: sentAt - started, ms: Date.now() - sentAt });
+      // The ceiling: a burst as fast as 4 senders go, until the aggregator has written all of it.
+      const burstFrom = Date.now() - 4 * 60_000;
+      const burst = toBodies(stream.next(BURST, (i) => burstFrom + Math.floor((i * 3 * 60_000) / BURST))).flatMap(
+        ({ source, body }) => chunk(body.split('\n'), BODY).map((lines) => ({ source, body: lines.join('\n') })),
+      );
+      const burstStart = Date.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < burst.length) {
+            const b = burst[next++];
+            if (b) await sender.deliver(b.source, b.body);
           }
+        }),
+      );
+      const ingestRate = (BURST * 1000) / (Date.now() - burstStart);
+      while ((await rawRowsWritten()) < BURST && Date.now() - burstStart < 120_000) await sleep(100);
+      const ceiling = (BURST * 1000) / (Date.now() - burstStart);
+      const rate = Math.max(200, Math.floor(ceiling * 0.8));
+      const before = { ingest: await settledHeap(ingest.url, 3), aggregator: await settledHeap(aggregator.url, 3) };
+
+      // The sustained phase: 10 paced senders, memory and lag sampled every 2 s.
+      const latencies: Array<{ at: number; ms: number }> = [];
+      const peak = { ingest: before.ingest, aggregator: before.aggregator };
+      const started = Date.now();
+      const ends = started + SUSTAIN_SEC * 1000;
+      const behindMs = ends - Math.floor(ends / 60_000) * 60_000 + 500;
+      let maxLag = 0;
+      const sampler = (async () => {
+        while (Date.now() < ends) {
+          const [i, a, text] = await Promise.all([memoryOf(ingest.url), memoryOf(aggregator.url), scrape(aggregator.url)]);
+          if (i.heap > peak.ingest.heap) peak.ingest = i;
+          if (a.heap > peak.aggregator.heap) peak.aggregator = a;
+          maxLag = Math.max(maxLag, sampleOf(text, 'consumer_lag_messages') || 0);
+          await sleep(2_000);
         }
-      }),
-    );
-    await sampler;
-    sender.close();
-    const sent = stream.events - BURST;
-    const achieved = (sent * 1000) / (Date.now() - started);
-    const caughtUp = await aggregatorCaughtUp(aggregator.url, 120_000);
-    // Every window of the load is written once the partitions go quiet.
-    const writtenBy = Date.now() + 90_000;
-    while ((await rawRowsWritten()) < stream.events && Date.now() < writtenBy) await sleep(500);
-    const [afterIngest, afterAggregator] = await Promise.all([settledHeap(ingest.url, 6), settledHeap(aggregator.url, 3)]);
-    const after = { ingest: afterIngest, aggregator: afterAggregator };
-    const exitCode = await aggregator.stop();
-    const store = await openStore({
-      mode: 'embedded',
-      dataDir: path.join(dir, 'data-aggregator'),
-      database: 'cxvitals',
-      log: silentLogger,
-    });
-    const settled = await compareWithStore(store, stream, 'su').finally(() => store.close());
+      })();
+      const SENDERS = 10;
+      let behind = 0;
+      await Promise.all(
+        Array.from({ length: SENDERS }, async (_, s) => {
+          const perTick = Math.max(1, Math.round(rate / SENDERS / 5)); // 5 ticks a second per sender
+          for (let tick = 0; ; tick += 1) {
+            const due = started + tick * 200 + s * (200 / SENDERS);
+            if (due >= ends) return;
+            if (due > Date.now()) await sleep(due - Date.now());
+            else if (Date.now() - due > 1000) behind += 1;
+            for (const { source, body } of toBodies(stream.next(perTick, () => Date.now() - behindMs))) {
+              const sentAt = Date.now();
+              await sender.deliver(source, body);
+              latencies.push({ at: sentAt - started, ms: Date.now() - sentAt });
+            }
+          }
+        }),
+      );
+      await sampler;
+      sender.close();
+      const sent = stream.events - BURST;
+      const achieved = (sent * 1000) / (Date.now() - started);
+      const caughtUp = await aggregatorCaughtUp(aggregator.url, 120_000);
+      // Every window of the load is written once the partitions go quiet.
+      const writtenBy = Date.now() + 90_000;
+      while ((await rawRowsWritten()) < stream.events && Date.now() < writtenBy) await sleep(500);
+      const [afterIngest, afterAggregator] = await Promise.all([settledHeap(ingest.url, 6), settledHeap(aggregator.url, 3)]);
+      const after = { ingest: afterIngest, aggregator: afterAggregator };
+      const exitCode = await aggregator.stop();
+      const store = await openStore({
+        mode: 'embedded',
+        dataDir: path.join(dir, 'data-aggregator'),
+        database: 'cxvitals',
+        log: silentLogger,
+      });
+      const settled = await compareWithStore(store, stream, 'su').finally(() => store.close());
 
-    const buckets = new Map<number, number[]>();
-    for (const l of latencies) buckets.set(Math.floor(l.at / 10_000), [...(buckets.get(Math.floor(l.at / 10_000)) ?? []), l.ms]);
-    const latencyLine = [...buckets]
-      .map(([b, ms]) => `${b * 10}–${b * 10 + 10} s p50 ${Math.round(median(ms))}/p99 ${Math.round(p99(ms))} ms`)
-      .join(', ');
-    const serverErrors = sender.answers.filter((a) => a.status >= 500);
-    const heapLine = (what: 'ingest' | 'aggregator') =>
-      `${what} heap ${mb(before[what].heap)} before → ${mb(peak[what].heap)} peak → ${mb(after[what].heap)} after (RSS ${mb(before[what].rss)} → ${mb(peak[what].rss)} → ${mb(after[what].rss)})`;
-    recordFigures(task, {
-      scenario: `sustained load, ${SUSTAIN_SEC} s at 80 % of the ceiling`,
-      load: `${count(sent)} events at ${count(rate)}/s offered, ${count(achieved)}/s held (ceiling ${count(ceiling)}/s end to end; ingest alone took the burst at ${count(ingestRate)}/s)`,
-      faults: 'none: load only (broker, ingest and aggregator in their own processes)',
-      lost: settled.lost,
-      duplicated: settled.duplicated,
-      notes: [
-        `request latency: ${latencyLine}`,
-        `${heapLine('ingest')}; ${heapLine('aggregator')}`,
-        `largest consumer lag sampled ${count(maxLag)} messages; sender ticks more than 1 s late: ${behind}; 429 answers: ${sender.count(429)}`,
-      ],
-    });
+      const buckets = new Map<number, number[]>();
+      for (const l of latencies)
+        buckets.set(Math.floor(l.at / 10_000), [...(buckets.get(Math.floor(l.at / 10_000)) ?? []), l.ms]);
+      const latencyLine = [...buckets]
+        .map(([b, ms]) => `${b * 10}–${b * 10 + 10} s p50 ${Math.round(median(ms))}/p99 ${Math.round(p99(ms))} ms`)
+        .join(', ');
+      const serverErrors = sender.answers.filter((a) => a.status >= 500);
+      const heapLine = (what: 'ingest' | 'aggregator') =>
+        `${what} heap ${mb(before[what].heap)} before → ${mb(peak[what].heap)} peak → ${mb(after[what].heap)} after (RSS ${mb(before[what].rss)} → ${mb(peak[what].rss)} → ${mb(after[what].rss)})`;
+      recordFigures(task, {
+        scenario: `sustained load, ${SUSTAIN_SEC} s at 80 % of the ceiling`,
+        load: `${count(sent)} events at ${count(rate)}/s offered, ${count(achieved)}/s held (ceiling ${count(ceiling)}/s end to end; ingest alone took the burst at ${count(ingestRate)}/s)`,
+        faults: 'none: load only (broker, ingest and aggregator in their own processes)',
+        lost: settled.lost,
+        duplicated: settled.duplicated,
+        notes: [
+          `request latency: ${latencyLine}`,
+          `${heapLine('ingest')}; ${heapLine('aggregator')}`,
+          `largest consumer lag sampled ${count(maxLag)} messages; sender ticks more than 1 s late: ${behind}; 429 answers: ${sender.count(429)}`,
+        ],
+      });
 
-    expect(serverErrors.map((a) => a.status)).toEqual([]);
-    expect(caughtUp).toBe(true);
-    expect(exitCode).toBe(0);
-    expect(settled.mismatches).toEqual([]);
-    expect(settled.lost).toBe(0);
-    expect(settled.duplicated).toBe(0);
-    // Flat memory at the edge: once the load is over, ingest is back near where it started.
-    expect(after.ingest.heap, heapLine('ingest')).toBeLessThanOrEqual(before.ingest.heap * 1.5 + 48 * 2 ** 20);
-  });
+      expect(serverErrors.map((a) => a.status)).toEqual([]);
+      expect(caughtUp).toBe(true);
+      expect(exitCode).toBe(0);
+      expect(settled.mismatches).toEqual([]);
+      expect(settled.lost).toBe(0);
+      expect(settled.duplicated).toBe(0);
+      // Flat memory at the edge: once the load is over, ingest is back near where it started.
+      expect(after.ingest.heap, heapLine('ingest')).toBeLessThanOrEqual(before.ingest.heap * 1.5 + 48 * 2 ** 20);
+    },
+    TIMEOUT_MS,
+  );
 });
 
 function chunk<T>(items: T[], size: number): T[][] {
