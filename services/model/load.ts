@@ -11,6 +11,7 @@
 
 import { unwatchFile, watchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseModel } from './model.ts';
 import type { CxModel, ModelIssue, ParseOptions } from './types.ts';
 
@@ -33,16 +34,22 @@ export class ModelError extends Error {
   }
 }
 
-async function readModel(path: string, options: ParseOptions): Promise<CxModel> {
-  let text: string;
+async function readText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (e) {
     throw new ModelError('MODEL_UNREADABLE', path, [{ code: 'unreadable', path: '(file)', message: (e as Error).message }]);
   }
+}
+
+function parseText(path: string, text: string, options: ParseOptions): CxModel {
   const result = parseModel(text, options);
   if (!result.ok) throw new ModelError('MODEL_INVALID', path, result.issues);
   return result.model;
+}
+
+async function readModel(path: string, options: ParseOptions): Promise<CxModel> {
+  return parseText(path, await readText(path), options);
 }
 
 /**
@@ -67,6 +74,12 @@ export interface WatchOptions extends ParseOptions {
 /**
  * Calls `onChange` with the new model each time the file's content changes, and
  * `onError` when a changed file cannot be read or is invalid. Reloads run one at a time.
+ *
+ * A file written in place (truncated, then written) can be read half-way: empty, or a
+ * prefix that may itself be a valid model. So a reload reads the file twice, a moment
+ * apart (the poll interval, at most 100 ms), and acts only on content that read the same
+ * both times; content still changing is left to the next poll, which the write's own
+ * stat change triggers.
  */
 export function watchModel(
   path: string,
@@ -76,14 +89,21 @@ export function watchModel(
 ): ModelWatch {
   let currentHash = options.currentHash ?? null;
   let queue = Promise.resolve();
+  const settleMs = Math.min(options.intervalMs ?? 1000, 100);
+  // A reload already reading when stop() is called reports nothing.
+  let stopped = false;
   const reload = async () => {
     let model: CxModel;
     try {
-      model = await readModel(path, options);
+      const text = await readText(path);
+      await sleep(settleMs);
+      if ((await readText(path)) !== text) return;
+      model = parseText(path, text, options);
     } catch (e) {
-      onError(e as ModelError);
+      if (!stopped) onError(e as ModelError);
       return;
     }
+    if (stopped) return;
     if (model.hash === currentHash) return;
     currentHash = model.hash;
     try {
@@ -100,5 +120,10 @@ export function watchModel(
   // watchFile takes its first stat asynchronously: a change landing before it would never be
   // seen, so read once now (a no-op when the content still has `currentHash`).
   listener();
-  return { stop: () => unwatchFile(path, listener) };
+  return {
+    stop: () => {
+      stopped = true;
+      unwatchFile(path, listener);
+    },
+  };
 }
