@@ -84,6 +84,8 @@ export class Aggregator {
   /** Per family and key, the newest window start already stored: later windows need no store lookup. */
   private readonly storedUpTo = new Map<string, number>();
   private readonly lastCommitted = new Map<string, number>();
+  /** Per partition: the offset after the last one consumed, to notice offsets never delivered. */
+  private readonly nextOffset = new Map<string, number>();
   private stopping = false;
   private lastFlushAt = 0;
 
@@ -175,6 +177,7 @@ export class Aggregator {
     const decoded: Array<{ message: ConsumedMessage; source: SourceName; record: Record<string, unknown> }> = [];
     for (const message of messages) {
       this.o.metrics.busConsumed.inc({ topic: message.topic });
+      this.checkContiguous(message);
       const topic = this.topics.get(message.topic);
       if (!topic) continue;
       this.o.metrics.aggregatorReceived.inc({ source: topic.source });
@@ -458,8 +461,33 @@ export class Aggregator {
       // rebalance with REBALANCE_IN_PROGRESS): the next owner rebuilds from Kafka and the store,
       // and this member must not keep windows it may get back later, stale.
       this.engine.release(partitions.map((p) => partitionId(p.topic, p.partition)));
-      for (const p of partitions) this.lastCommitted.delete(partitionId(p.topic, p.partition));
+      for (const p of partitions) {
+        this.lastCommitted.delete(partitionId(p.topic, p.partition));
+        this.nextOffset.delete(partitionId(p.topic, p.partition));
+      }
     }
+  }
+
+  /**
+   * Offsets on a partition are contiguous (cxvitals produces no transactions), so a jump
+   * between two consumed messages means the ones between were gone from the broker when
+   * the consumer reached them and it skipped ahead: acknowledged events lost. This cannot
+   * bring them back; it makes the loss visible (metric, error log) instead of silent.
+   */
+  private checkContiguous(message: ConsumedMessage): void {
+    const id = partitionId(message.topic, message.partition);
+    const expected = this.nextOffset.get(id);
+    if (expected !== undefined && message.offset > expected) {
+      const skipped = message.offset - expected;
+      this.o.metrics.skippedOffsets.inc({ topic: message.topic }, skipped);
+      this.o.log.error(
+        { topic: message.topic, partition: message.partition, fromOffset: expected, toOffset: message.offset - 1, skipped },
+        'messages never delivered: the broker no longer had them when the aggregator got there, so their events are lost. ' +
+          'With the embedded broker (about 5 MiB kept per partition) the aggregator fell too far behind: lower the load or use Kafka; ' +
+          'with Kafka, raise the topic retention above the longest lag',
+      );
+    }
+    this.nextOffset.set(id, message.offset + 1);
   }
 
   private async sampleLag(): Promise<void> {

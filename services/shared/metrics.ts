@@ -68,6 +68,12 @@ export function createMetrics() {
       help: 'Windows held in memory (open, or written and still accepting late events).',
       registers: [registry],
     }),
+    skippedOffsets: new Counter({
+      name: 'cxv_aggregator_skipped_offsets_total',
+      help: 'Offsets never delivered between two consumed on the same partition: messages the broker no longer had when the aggregator reached them (retention, or the embedded broker dropping the oldest past about 5 MiB per partition). Acknowledged events lost: must stay 0.',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
     consumerLag: new Gauge({
       name: 'cxv_aggregator_consumer_lag_messages',
       help: 'Messages on the assigned partitions not consumed yet (sampled every few seconds).',
