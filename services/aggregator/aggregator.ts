@@ -84,8 +84,8 @@ export class Aggregator {
   /** Per family and key, the newest window start already stored: later windows need no store lookup. */
   private readonly storedUpTo = new Map<string, number>();
   private readonly lastCommitted = new Map<string, number>();
-  /** Per partition: the offset after the last one consumed, to notice offsets never delivered. */
-  private readonly nextOffset = new Map<string, number>();
+  /** Per topic, per partition: the offset after the last one consumed, to notice offsets never delivered. */
+  private readonly nextOffset = new Map<string, Map<number, number>>();
   private stopping = false;
   private lastFlushAt = 0;
 
@@ -463,7 +463,7 @@ export class Aggregator {
       this.engine.release(partitions.map((p) => partitionId(p.topic, p.partition)));
       for (const p of partitions) {
         this.lastCommitted.delete(partitionId(p.topic, p.partition));
-        this.nextOffset.delete(partitionId(p.topic, p.partition));
+        this.nextOffset.get(p.topic)?.delete(p.partition);
       }
     }
   }
@@ -475,8 +475,13 @@ export class Aggregator {
    * bring them back; it makes the loss visible (metric, error log) instead of silent.
    */
   private checkContiguous(message: ConsumedMessage): void {
-    const id = partitionId(message.topic, message.partition);
-    const expected = this.nextOffset.get(id);
+    // Keyed by topic, then partition: no string built per message on this hot path.
+    let byPartition = this.nextOffset.get(message.topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.nextOffset.set(message.topic, byPartition);
+    }
+    const expected = byPartition.get(message.partition);
     if (expected !== undefined && message.offset > expected) {
       const skipped = message.offset - expected;
       this.o.metrics.skippedOffsets.inc({ topic: message.topic }, skipped);
@@ -487,7 +492,7 @@ export class Aggregator {
           'with Kafka, raise the topic retention above the longest lag',
       );
     }
-    this.nextOffset.set(id, message.offset + 1);
+    byPartition.set(message.partition, message.offset + 1);
   }
 
   private async sampleLag(): Promise<void> {

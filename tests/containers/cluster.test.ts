@@ -10,7 +10,13 @@ import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { cxvitals } from '../deploy/cli.ts';
 import { knownStream, produceBatch, sorted, storedTotals } from '../multiprocess/stream.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
-import { CLICKHOUSE_PASSWORD, CONTAINER_TESTS, requireDockerEngine, SKIP_REASON, startClickHouseCluster } from './support.ts';
+import {
+  CLICKHOUSE_PASSWORD,
+  CONTAINER_TESTS,
+  containerSuiteOff,
+  requireDockerEngine,
+  startClickHouseCluster,
+} from './support.ts';
 
 /**
  * ClickHouse cluster mode for real: two shards with Keeper, `cxvitals provision` applying the
@@ -19,7 +25,7 @@ import { CLICKHOUSE_PASSWORD, CONTAINER_TESTS, requireDockerEngine, SKIP_REASON,
  * rows on both shards.
  */
 
-if (!CONTAINER_TESTS) describe('ClickHouse cluster mode on a two-shard cluster', () => it.skip(SKIP_REASON, () => {}));
+containerSuiteOff('ClickHouse cluster mode on a two-shard cluster');
 
 describe.runIf(CONTAINER_TESTS)('ClickHouse cluster mode on a two-shard cluster', () => {
   let network: StartedNetwork;

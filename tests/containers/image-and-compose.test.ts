@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DockerComposeEnvironment, GenericContainer, type StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/processes.ts';
-import { CONTAINER_TESTS, requireDockerEngine, SKIP_REASON } from './support.ts';
+import { CONTAINER_TESTS, containerSuiteOff, requireDockerEngine } from './support.ts';
 
 /**
  * The image (Dockerfile) and the stack (deploy/compose.yaml) for real: the image builds,
@@ -18,7 +18,7 @@ import { CONTAINER_TESTS, requireDockerEngine, SKIP_REASON } from './support.ts'
 
 const IMAGE = 'cxvitals:dev';
 
-if (!CONTAINER_TESTS) describe('container image and compose stack', () => it.skip(SKIP_REASON, () => {}));
+containerSuiteOff('container image and compose stack');
 
 describe.runIf(CONTAINER_TESTS)('container image and compose stack', () => {
   let stack: StartedDockerComposeEnvironment | undefined;

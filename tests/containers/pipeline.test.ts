@@ -17,8 +17,8 @@ import { type CliProcess, spawnCli } from '../support/processes.ts';
 import {
   CLICKHOUSE_PASSWORD,
   CONTAINER_TESTS,
+  containerSuiteOff,
   requireDockerEngine,
-  SKIP_REASON,
   startClickHouse,
   startKafka,
 } from './support.ts';
@@ -33,7 +33,7 @@ import {
 
 const TOKEN = 'cxv_container_test_token_0123456789';
 
-if (!CONTAINER_TESTS) describe('services on real Kafka and ClickHouse containers', () => it.skip(SKIP_REASON, () => {}));
+containerSuiteOff('services on real Kafka and ClickHouse containers');
 
 describe.runIf(CONTAINER_TESTS)('services on real Kafka and ClickHouse containers', () => {
   const containers: StartedTestContainer[] = [];

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../../services/app.ts';
 import { eventually, postJson } from '../support/pipeline.ts';
 import { requireSystem } from '../support/system.ts';
 import {
+  alertNames,
   hasPrometheus,
   type PromAlert,
   type PrometheusServer,
@@ -66,7 +66,7 @@ describe.skipIf(!run)('alerting end to end with a real Prometheus', () => {
     const rules = body.data.groups.flatMap((g) => g.rules);
     expect(rules.map((r) => r.name)).toContain('CxvServiceabilityBelowTarget');
     // Every alert of the deployed file, healthy (a rule Prometheus cannot evaluate says so).
-    const deployed = [...readFileSync(RULES, 'utf8').matchAll(/^\s*- alert: (\S+)/gm)].map((m) => m[1]);
+    const deployed = await alertNames(RULES);
     expect(deployed.length).toBeGreaterThanOrEqual(12);
     expect(rules.map((r) => r.name).sort()).toEqual(deployed.sort());
     expect(rules.filter((r) => r.health === 'err')).toEqual([]);

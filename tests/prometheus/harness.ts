@@ -29,6 +29,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The names of the alerts a rule file defines. */
+export async function alertNames(rulesFile: string): Promise<string[]> {
+  const doc = parse(await readFile(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string }> }> };
+  return doc.groups.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : [])));
+}
+
 /** The deployed rule file with every `for:` shortened, so pending → firing takes seconds. */
 export async function rulesWithShortFor(rulesFile: string, forDuration: string): Promise<string> {
   const doc = parse(await readFile(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
