@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { Aggregator } from './aggregator/aggregator.ts';
+import { AGGREGATOR_GROUP, Aggregator } from './aggregator/aggregator.ts';
 import { CsiMaterializer } from './aggregator/csi-materializer.ts';
 import { bindings } from './aggregator/families/index.ts';
 import { PROBE_TABLE } from './aggregator/families/probe.ts';
@@ -10,6 +10,7 @@ import { buildServer } from './api/server.ts';
 import type { DashboardOptions } from './dashboard/index.ts';
 import { GoalsService, issueDemoToken } from './goals/routes.ts';
 import { demoIngestCredentials, loadIngestAuth } from './ingest/auth.ts';
+import { BusBacklogGuard } from './ingest/backlog.ts';
 import { IngestService } from './ingest/ingest.ts';
 import { loadModel, watchModel } from './model/load.ts';
 import type { CxModel } from './model/types.ts';
@@ -129,10 +130,22 @@ export async function startPipeline(config: Config, log: Logger, overrides: Pipe
     cleanup.push(async () => modelWatch.stop());
 
     const metrics = createMetrics();
+    const backlog = new BusBacklogGuard({
+      bus,
+      groupId: AGGREGATOR_GROUP,
+      maxBytes: config.ingest.maxBusBacklogBytes,
+      metrics,
+      log: log.child({ component: 'ingest' }),
+    });
+    if (roles.has('ingest')) {
+      backlog.start();
+      cleanup.push(() => backlog.stop());
+    }
     const ingest = new IngestService(bus, metrics, {
       maxFutureMs: config.windows.maxFutureMs,
       maxInFlightEvents: config.ingest.maxInFlightEvents,
       produceTimeoutMs: config.ingest.produceTimeoutMs,
+      backlog: backlog.enabled ? backlog : undefined,
     });
     const ingestAuth = await loadIngestAuth(config.ingest);
     log.info({ grants: ingestAuth.grants, demo: ingestAuth.demo }, 'ingest auth');
@@ -150,6 +163,7 @@ export async function startPipeline(config: Config, log: Logger, overrides: Pipe
           contact: { shortAbandonSec: config.model.shortAbandonSec, serviceLevelSec: config.model.serviceLevelSec },
         }),
         flushIntervalMs: overrides.aggregatorFlushIntervalMs,
+        checkpoint: { bytesPerPartition: config.aggregator.checkpointBytes, intervalMs: config.aggregator.checkpointMs },
       });
       await started.start();
       cleanup.push(() => started.stop());

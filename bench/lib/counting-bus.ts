@@ -30,6 +30,8 @@ export class CountingBus implements Bus {
   produce: Bus['produce'] = (topic, messages) => this.inner.produce(topic, messages);
   ensureTopics: Bus['ensureTopics'] = (topics) => this.inner.ensureTopics(topics);
   health: Bus['health'] = () => this.inner.health();
+  producedEnds: Bus['producedEnds'] = () => this.inner.producedEnds();
+  committedOffsets: Bus['committedOffsets'] = (groupId, partitions) => this.inner.committedOffsets(groupId, partitions);
   close: Bus['close'] = () => this.inner.close();
 
   subscribe(options: SubscribeOptions) {

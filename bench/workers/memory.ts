@@ -45,6 +45,7 @@ export async function run(p: { keys: number; eventsPerKey: number; only?: BenchS
   feed.engine.markWritten(
     due,
     due.map(() => 1),
+    FEED_WINDOW_START + 3_600_000,
   );
   due.length = 0;
   const written = await settle();

@@ -24,6 +24,15 @@ import { type SourceTopic, sourceTopics } from './topics.ts';
  * and rebalances run one at a time; a failing store write is retried with backoff and
  * holds the consumer, which is the backpressure path.
  *
+ * Checkpoints: once a partition has delivered `checkpoint.bytesPerPartition` since the
+ * last one, or `checkpoint.intervalMs` after it (defaults 1 MiB / 15 s), a flush writes
+ * the open windows too, not only the closed ones. Offsets
+ * are then committed up to seconds ago instead of a window and more ago, and raw rows
+ * leave memory as soon: a broker that keeps little (the embedded one) never needs to
+ * hold more than that for a restart, and ingest can tell how far behind this group is
+ * from its commits (ingest/backlog.ts). A checkpointed window stays open and is written
+ * again (a new version) when it closes; readers see its count so far meanwhile.
+ *
  * Write order in a flush: the raw events of the due windows, then the window rows (each
  * row carries its state, the last offset and the eventIds it counts, in one insert),
  * then late events and maintenance rows, then the offset commit. A crash anywhere in
@@ -44,6 +53,13 @@ export interface AggregatorOptions {
   busEpoch: string;
   groupId?: string;
   flushIntervalMs?: number;
+  /**
+   * Open windows are also written (a checkpoint) once some partition has delivered this
+   * many bytes since the last one, or this long after it, so offsets can be committed and
+   * raw rows leave memory within seconds instead of after the window closes (a minute and
+   * more). 0 turns that trigger off (both 0: no checkpoints). Default 1 MiB / 15 s.
+   */
+  checkpoint?: { bytesPerPartition: number; intervalMs: number };
   bindings?: readonly AnyBinding[];
   now?: () => number;
 }
@@ -88,9 +104,16 @@ export class Aggregator {
   private readonly nextOffset = new Map<string, Map<number, number>>();
   private stopping = false;
   private lastFlushAt = 0;
+  private lastCheckpointAt: number;
+  /** Per partition, message bytes consumed since the last checkpoint; and the largest of them. */
+  private readonly bytesSinceCheckpoint = new Map<string, number>();
+  private mostBytesSinceCheckpoint = 0;
+  private readonly checkpoint: { bytesPerPartition: number; intervalMs: number };
 
   constructor(private readonly o: AggregatorOptions) {
     this.now = o.now ?? Date.now;
+    this.checkpoint = o.checkpoint ?? { bytesPerPartition: 2 ** 20, intervalMs: 15_000 };
+    this.lastCheckpointAt = this.now();
     this.bindings = o.bindings ?? BINDINGS;
     const backfill = new Set<string>();
     this.topics = sourceTopics([...new Set([...this.bindings.map((b) => b.source), 'maintenance' as SourceName])]);
@@ -201,6 +224,9 @@ export class Aggregator {
       }
       const windowed = record as unknown as WindowedRecord;
       const bindings = this.bindingsBySource.get(source) ?? [];
+      const bytes = (this.bytesSinceCheckpoint.get(pid) ?? 0) + message.value.length;
+      this.bytesSinceCheckpoint.set(pid, bytes);
+      if (bytes > this.mostBytesSinceCheckpoint) this.mostBytesSinceCheckpoint = bytes;
       bindings.forEach((binding, i) => {
         const outcome = this.engine.add(
           binding.family.name,
@@ -356,7 +382,17 @@ export class Aggregator {
   async flush(force: boolean, waitForCommit = false): Promise<void> {
     const wallNow = this.now();
     this.lastFlushAt = wallNow;
-    const due = this.engine.due(wallNow, force);
+    const { bytesPerPartition, intervalMs } = this.checkpoint;
+    const checkpoint =
+      force ||
+      (bytesPerPartition > 0 && this.mostBytesSinceCheckpoint >= bytesPerPartition) ||
+      (intervalMs > 0 && wallNow - this.lastCheckpointAt >= intervalMs);
+    if (checkpoint) {
+      this.lastCheckpointAt = wallNow;
+      this.bytesSinceCheckpoint.clear();
+      this.mostBytesSinceCheckpoint = 0;
+    }
+    const due = this.engine.due(wallNow, checkpoint);
     if (due.length > 0) {
       const versions = due.map(() => this.engine.nextVersion(wallNow));
       const byTable = new Map<string, Array<Record<string, unknown>>>();
@@ -380,6 +416,7 @@ export class Aggregator {
               ...this.rowMeta(entry, versions[i] ?? 0),
               ids: entry.ids.size,
               force,
+              checkpoint,
             },
             'window due',
           );
@@ -388,7 +425,7 @@ export class Aggregator {
       const raw = due.flatMap((entry) => entry.pendingRaw);
       if (raw.length > 0) await this.write('raw_events', raw);
       for (const [table, rows] of byTable) await this.write(table, rows);
-      this.engine.markWritten(due, versions);
+      this.engine.markWritten(due, versions, wallNow);
       for (const entry of due) {
         const id = `${entry.family}\u0000${entry.key}`;
         this.storedUpTo.set(id, Math.max(this.storedUpTo.get(id) ?? Number.NEGATIVE_INFINITY, entry.windowStart));

@@ -15,7 +15,8 @@ import { IdSet } from './id-set.ts';
  *    not yet written (`firstUnwrittenOffset`).
  * 3. A window is due when the watermark of every partition that fed it has passed its
  *    end. The runner writes due windows (a new `version` each time), then calls
- *    `markWritten`.
+ *    `markWritten`. It may also write open windows (`due(…, true)`: a checkpoint, a
+ *    stop); they stay open and count on.
  * 4. Offsets are committed only up to `commitSafeOffsets()`: per partition, the
  *    smallest unwritten offset of any window it fed, or one past the last consumed
  *    offset when nothing is unwritten. So a crash loses nothing that was not written.
@@ -59,6 +60,8 @@ export interface WindowEntry<S = unknown> {
   countedUpTo: Map<string, number>;
   dirty: boolean;
   written: boolean;
+  /** Written at least once after it closed: events for it from then on are late updates. */
+  emitted: boolean;
   version: number;
 }
 
@@ -189,6 +192,7 @@ export class WindowEngine {
         countedUpTo: new Map(),
         dirty: false,
         written: false,
+        emitted: false,
         version: 0,
       };
       this.windows.set(id, entry);
@@ -201,7 +205,9 @@ export class WindowEngine {
     if (!entry.firstUnwrittenOffset.has(partition)) entry.firstUnwrittenOffset.set(partition, offset);
     entry.dirty = true;
     this.touch(clock, eventTime, offset, wallNow);
-    return entry.written || windowEnd <= watermark ? 'late_update' : 'counted';
+    // A window written by a checkpoint while still open is not late: only one written
+    // once closed (or already closed for this partition) is.
+    return entry.emitted || windowEnd <= watermark ? 'late_update' : 'counted';
   }
 
   private touch(clock: PartitionClock, eventTime: number, offset: number, wallNow: number): void {
@@ -245,6 +251,7 @@ export class WindowEngine {
       countedUpTo,
       dirty: false,
       written: true,
+      emitted: false,
       version,
     });
     this.lastVersion = Math.max(this.lastVersion, version);
@@ -268,7 +275,11 @@ export class WindowEngine {
     return marked;
   }
 
-  /** Dirty windows whose every feeding partition's watermark passed their end (or all dirty ones when `force`). */
+  /**
+   * Dirty windows whose every feeding partition's watermark passed their end, or every
+   * dirty one when `force` (a stop, a revoke, or a checkpoint: writing open windows lets
+   * offsets be committed and raw rows leave memory long before the windows close).
+   */
   due(wallNow: number, force = false): WindowEntry[] {
     const out: WindowEntry[] = [];
     for (const entry of this.windows.values()) {
@@ -289,10 +300,16 @@ export class WindowEngine {
     return this.lastVersion;
   }
 
-  markWritten(entries: WindowEntry[], versions: number[]): void {
+  /**
+   * After the rows of `entries` are stored. A write of a window still open (a
+   * checkpoint, see `due(…, true)`) leaves it open: it keeps counting, and is written
+   * again when it closes.
+   */
+  markWritten(entries: WindowEntry[], versions: number[], wallNow: number): void {
     entries.forEach((entry, i) => {
       entry.dirty = false;
       entry.written = true;
+      if (!entry.emitted && this.closed(entry, wallNow)) entry.emitted = true;
       entry.version = versions[i] ?? entry.version;
       entry.firstUnwrittenOffset.clear();
       entry.pendingRaw = [];

@@ -43,17 +43,37 @@ export class IdSet {
     this.recent.add(id);
   }
 
-  /** Moves the recent ids into the sorted array. */
+  /**
+   * Moves the recent ids into the sorted array: the recent ones sorted, then merged, so a
+   * window written often (checkpoints) costs its new ids, not all of them, in sorting.
+   */
   compact(): void {
     if (!this.recent) return;
+    const fresh = new Array<number>(this.recent.size);
+    let r = 0;
+    for (const id of this.recent) fresh[r++] = id;
+    fresh.sort((a, b) => a - b);
     // Written one by one into an array of the exact length, the hashes (beyond small
     // integers) make V8 store it as unboxed doubles with no spare capacity; a spread or
     // concat would keep them boxed, three times the memory.
-    const merged = new Array<number>(this.sorted.length + this.recent.size);
+    const old = this.sorted;
+    const merged = new Array<number>(old.length + fresh.length);
     let i = 0;
-    for (const id of this.sorted) merged[i++] = id;
-    for (const id of this.recent) merged[i++] = id;
-    merged.sort((a, b) => a - b);
+    let j = 0;
+    let k = 0;
+    while (i < old.length && j < fresh.length) {
+      const a = old[i] as number;
+      const b = fresh[j] as number;
+      if (a <= b) {
+        merged[k++] = a;
+        i += 1;
+      } else {
+        merged[k++] = b;
+        j += 1;
+      }
+    }
+    while (i < old.length) merged[k++] = old[i++] as number;
+    while (j < fresh.length) merged[k++] = fresh[j++] as number;
     this.sorted = merged;
     this.recent = undefined;
   }

@@ -3,7 +3,7 @@ import { type Pipeline, type Role, startPipeline } from '../app.ts';
 import { registerGoalsCommands } from '../goals/cli.ts';
 import { registerReplayCommands } from '../replay/cli.ts';
 import { startEmbeddedKafka } from '../shared/bus/embedded.ts';
-import { type Config, ConfigError, describeConfig, loadConfig } from '../shared/config/config.ts';
+import { type Config, ConfigError, describeConfig, EMBEDDED_BROKER_BACKLOG_BYTES, loadConfig } from '../shared/config/config.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
 import { registerProvisionCommand } from './provision.ts';
 import { registerRecomputeCommand } from './recompute.ts';
@@ -120,6 +120,11 @@ program
     const log = createLogger(process.env.CXV_LOG_LEVEL ?? 'info');
     const broker = await startEmbeddedKafka({ brokers: Number(options.brokers), log });
     process.stdout.write(`KAFKA_BROKERS=${broker.bootstrapServers}\n`);
+    // It keeps 5 MiB a partition and drops the oldest beyond: ingest must know (backlog.ts).
+    process.stdout.write(
+      `This broker keeps at most 5 MiB per partition: run ingest with CXV_INGEST_MAX_BUS_BACKLOG_BYTES=${EMBEDDED_BROKER_BACKLOG_BYTES} ` +
+        'so it refuses load (429) before the broker drops events the aggregator has not committed.\n',
+    );
     const stop = async () => {
       await broker.stop();
       process.exit(0);

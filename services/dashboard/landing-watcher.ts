@@ -5,8 +5,10 @@ import type { Store } from '../shared/store/store.ts';
 /**
  * Watches ClickHouse for window rows as they land (`written_at`), whichever process wrote
  * them, and tells subscribers (the dashboard's server-sent events) about each batch. It
- * also measures how long windows take to land: the first row of a window key, minus the
- * window's event-time end, goes into cxv_window_close_delay_seconds. A rewrite of a
+ * also measures how long windows take to land: the first row of a window key written
+ * after the window's event-time end, minus that end, goes into
+ * cxv_window_close_delay_seconds (rows written before the end are the aggregator's
+ * checkpoints of an open window: its count so far, not its landing). A rewrite of a
  * window (late events) is not a landing: the watcher remembers the keys it has seen for
  * `seenHorizonMs` of event time (seeded from the store at start), which must exceed the
  * allowed lateness. Only windows that end after the watcher started are timed: history
@@ -46,12 +48,17 @@ interface LandedRow {
   k: string;
   ws: string;
   written: string;
+  /** The first write at or after the window's end (0 when none yet: only checkpoints of it so far). */
+  landed: string;
 }
 
 const MINUTE = 60_000;
 /** Rows written this close to the previous poll are read again: written_at comes from the store's clock. */
 const OVERLAP_MS = 5_000;
 const MAX_ROWS_PER_POLL = 50_000;
+/** Per window, its first row written at or after its end ('0' when none): earlier rows are checkpoints. */
+const LANDED =
+  'toString(if(countIf(written_at >= window_start + INTERVAL 1 MINUTE) = 0, 0, toUnixTimestamp64Milli(minIf(written_at, written_at >= window_start + INTERVAL 1 MINUTE))))';
 /** Polls look at windows starting at most this long ago. */
 const POLL_WINDOW_HORIZON_MS = 2 * 3_600_000;
 
@@ -109,18 +116,19 @@ export class LandingWatcher {
     return this.o.seenHorizonMs ?? 30 * MINUTE;
   }
 
-  /** The rows written after `since` (both window tables), one per key and window, with their first write. */
+  /** The rows written after `since` (both window tables), one per key and window, with its newest write and its landing. */
   private landedSince(since: number, minWindowStart: number | null): Promise<LandedRow[]> {
     const t = (name: string) => this.o.store.table(name);
     const windowFilter = minWindowStart === null ? '' : 'AND window_start >= fromUnixTimestamp64Milli({minStart:Int64})';
     return this.o.store.query<LandedRow>(
       `SELECT 'availability' AS family, service, region AS k, toString(toUnixTimestamp64Milli(window_start)) AS ws,
-              toString(toUnixTimestamp64Milli(min(written_at))) AS written
+              toString(toUnixTimestamp64Milli(max(written_at))) AS written, ${LANDED} AS landed
        FROM ${t('probe_kpi_1m')} WHERE written_at > fromUnixTimestamp64Milli({since:Int64}) ${windowFilter}
        GROUP BY service, region, window_start
        UNION ALL
        SELECT family, service, concat(region, '|', segment, '|', channel, '|', queue) AS k,
-              toString(toUnixTimestamp64Milli(window_start)) AS ws, toString(toUnixTimestamp64Milli(min(written_at))) AS written
+              toString(toUnixTimestamp64Milli(window_start)) AS ws, toString(toUnixTimestamp64Milli(max(written_at))) AS written,
+              ${LANDED} AS landed
        FROM ${t('kpi_1m')} WHERE written_at > fromUnixTimestamp64Milli({since:Int64}) ${windowFilter}
        GROUP BY family, service, k, window_start
        LIMIT ${MAX_ROWS_PER_POLL}`,
@@ -132,14 +140,18 @@ export class LandingWatcher {
   private async seed(): Promise<void> {
     const now = this.now();
     const rows = await this.landedSince(0, now - this.horizon());
-    for (const r of rows) this.seen.set(`${r.family}\u0000${r.service}\u0000${r.k}\u0000${r.ws}`, Number(r.ws));
+    for (const r of rows) {
+      // Only landed windows: one known only from checkpoints still lands (and is timed) later.
+      if (Number(r.written) >= Number(r.ws) + MINUTE)
+        this.seen.set(`${r.family}\u0000${r.service}\u0000${r.k}\u0000${r.ws}`, Number(r.ws));
+    }
     const [fresh] = await this.o.store.query<{ newest: string; written: string; n: string }>(
       `SELECT toString(max(ws)) AS newest, toString(max(w)) AS written, toString(count()) AS n FROM (
          SELECT toUnixTimestamp64Milli(window_start) AS ws, toUnixTimestamp64Milli(written_at) AS w FROM ${this.o.store.table('probe_kpi_1m')}
-         WHERE window_start <= fromUnixTimestamp64Milli({future:Int64})
+         WHERE window_start <= fromUnixTimestamp64Milli({future:Int64}) AND written_at >= window_start + INTERVAL 1 MINUTE
          UNION ALL
          SELECT toUnixTimestamp64Milli(window_start) AS ws, toUnixTimestamp64Milli(written_at) AS w FROM ${this.o.store.table('kpi_1m')}
-         WHERE window_start <= fromUnixTimestamp64Milli({future:Int64}))`,
+         WHERE window_start <= fromUnixTimestamp64Milli({future:Int64}) AND written_at >= window_start + INTERVAL 1 MINUTE)`,
       { future: now + 10 * MINUTE },
     );
     if (fresh && Number(fresh.n) > 0) {
@@ -170,17 +182,21 @@ export class LandingWatcher {
       const written = Number(r.written);
       const id = `${r.family}\u0000${r.service}\u0000${r.k}\u0000${r.ws}`;
       if (written > previousWritten) rowsAfterLast += 1;
-      if (!this.seen.has(id)) {
+      // A row written before its window ended is a checkpoint of an open window (its count
+      // so far): news for the page, but not the window landing, and not freshness.
+      const landedAt = Number(r.landed);
+      const ended = landedAt >= ws + MINUTE;
+      if (ended && !this.seen.has(id)) {
         this.seen.set(id, ws);
         newWindows += 1;
         if (ws + MINUTE >= this.watchingSince) {
-          this.o.metrics.windowCloseDelay.observe({ family: r.family }, Math.max(0, (written - (ws + MINUTE)) / 1000));
+          this.o.metrics.windowCloseDelay.observe({ family: r.family }, Math.max(0, (landedAt - (ws + MINUTE)) / 1000));
         }
       }
       // A row re-read through the overlap is not news.
       if (written <= previousWritten) continue;
       services.add(r.service);
-      if (ws + MINUTE <= now + 10 * MINUTE) {
+      if (ended && ws + MINUTE <= now + 10 * MINUTE) {
         this.status.newestWindowEnd = Math.max(this.status.newestWindowEnd ?? 0, ws + MINUTE);
       }
       this.status.lastWrittenAt = Math.max(this.status.lastWrittenAt ?? 0, written);

@@ -7,7 +7,7 @@
 
 export class IngestCapacityError extends Error {
   constructor(
-    readonly code: 'INGEST_OVERLOADED' | 'BATCH_TOO_LARGE',
+    readonly code: 'INGEST_OVERLOADED' | 'BATCH_TOO_LARGE' | 'BUS_BACKLOG',
     message: string,
     /** Seconds the sender should wait before resending (429 only). */
     readonly retryAfterSec: number,

@@ -4,6 +4,7 @@ import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../shared/sources/a
 import { type FieldError, fieldErrors, requiredMessage } from '../shared/sources/common.ts';
 import { SOURCES, type SourceName, sourceNames } from '../shared/sources/registry.ts';
 import type { SourceDefinition } from '../shared/sources/source.ts';
+import type { BusBacklogGuard } from './backlog.ts';
 import type { ParsedBody } from './body.ts';
 import { InFlightEvents } from './capacity.ts';
 import { type IngestStats, readIngestStats } from './stats.ts';
@@ -44,6 +45,8 @@ export interface IngestOptions {
   maxInFlightEvents?: number;
   /** How long `ingest` waits for Kafka's acknowledgement (CXV_INGEST_PRODUCE_TIMEOUT_MS). Default 10 000. */
   produceTimeoutMs?: number;
+  /** Refuses a topic while the aggregator's uncommitted backlog on it is too large (CXV_INGEST_MAX_BUS_BACKLOG_BYTES). */
+  backlog?: BusBacklogGuard;
 }
 
 export interface IngestCall {
@@ -72,9 +75,10 @@ export class IngestService {
    * when Kafka did not acknowledge in time.
    */
   async ingest(source: SourceName, body: ParsedBody, call: IngestCall = {}): Promise<IngestResult> {
-    this.capacity.check(body.count);
-    const { messages, errors } = this.validate(source, body);
     const topic = call.backfill ? backfillTopicForSource(source) : topicForSource(source);
+    this.capacity.check(body.count);
+    this.options.backlog?.check(topic);
+    const { messages, errors } = this.validate(source, body);
     const invalid = body.count - messages.length;
     this.metrics.ingestReceived.inc({ source }, body.count);
     if (invalid > 0) this.reject(source, 'invalid', invalid);
@@ -91,6 +95,7 @@ export class IngestService {
         this.reject(source, busError.code === 'BUS_TIMEOUT' ? 'bus_timeout' : 'bus_unavailable', messages.length);
         throw busError;
       }
+      this.options.backlog?.observe(topic, messages);
       this.metrics.ingestAccepted.inc({ source }, messages.length);
     }
     errors.sort((a, b) => a.index - b.index);

@@ -16,8 +16,9 @@ import { ingestStatsBody } from './stats.ts';
  * (404), the content type (415) and size (413); then each event is checked on its own:
  * valid events are produced even when others in the same body are not, and the answer
  * lists every bad event by index and field path (400 when any was refused, 200 when
- * all were accepted). Over the in-flight bound → 429, Kafka down or slow → 503, both
- * with Retry-After, and nothing of that body was accepted.
+ * all were accepted). Over the in-flight bound, or the aggregator too far behind on
+ * the topic (backlog.ts) → 429, Kafka down or slow → 503, all with Retry-After, and
+ * nothing of that body was accepted.
  */
 
 /** Seconds a sender should wait after a 503 (Kafka down or slow). */

@@ -68,6 +68,18 @@ export function createMetrics() {
       help: 'Windows held in memory (open, or written and still accepting late events).',
       registers: [registry],
     }),
+    ingestBusBacklogBytes: new Gauge({
+      name: 'cxv_ingest_bus_backlog_bytes',
+      help: "Per topic, the largest estimate over its partitions of bytes the aggregator's group has not committed yet (sampled each second while CXV_INGEST_MAX_BUS_BACKLOG_BYTES is set).",
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
+    ingestBacklogRefusals: new Counter({
+      name: 'cxv_ingest_backlog_refusals_total',
+      help: 'Ingest bodies answered 429 because the aggregator backlog on their topic was over CXV_INGEST_MAX_BUS_BACKLOG_BYTES (the sender resends them).',
+      labelNames: ['topic'],
+      registers: [registry],
+    }),
     skippedOffsets: new Counter({
       name: 'cxv_aggregator_skipped_offsets_total',
       help: 'Offsets never delivered between two consumed on the same partition: messages the broker no longer had when the aggregator reached them (retention, or the embedded broker dropping the oldest past about 5 MiB per partition). Acknowledged events lost: must stay 0.',

@@ -83,6 +83,36 @@ describe.concurrent.each(CLIENTS)('%s bus: explicit commits', (kind) => {
     await b.handle.close();
   });
 
+  it('tells where its own produces ended and what another group committed, without joining that group', async ({ expect }) => {
+    const topic = uniqueName(`ends-${kind}`);
+    const groupId = uniqueName('g');
+    // One key: one partition, so the end is the count produced.
+    await bus.produce(
+      topic,
+      Array.from({ length: 25 }, (_, i) => ({ key: 'one-key', value: Buffer.from(`m${i}`) })),
+    );
+    await bus.produce(
+      topic,
+      Array.from({ length: 5 }, (_, i) => ({ key: 'one-key', value: Buffer.from(`n${i}`) })),
+    );
+    const ends = bus.producedEnds().filter((e) => e.topic === topic);
+    expect(ends).toHaveLength(1);
+    const partition = ends[0]?.partition ?? -1;
+    // rdkafka sees every message's offset; kafkajs only each send's first (a lower bound).
+    if (kind === 'rdkafka') expect(ends[0]?.offset).toBe(30);
+    else expect(ends[0]?.offset).toBeGreaterThanOrEqual(26);
+    const tp = { topic, partition };
+    expect(await bus.committedOffsets(groupId, [tp])).toEqual([{ ...tp, offset: -1 }]);
+
+    const a = await record(bus, { groupId, topics: [topic] });
+    await waitFor('the member got everything', () => a.messages.length >= 30);
+    await a.handle.commit([{ ...tp, offset: 20 }]);
+    expect(await bus.committedOffsets(groupId, [tp])).toEqual([{ ...tp, offset: 20 }]);
+    // The reader is no member: the one member still owns all four partitions.
+    expect(a.handle.assignment()).toHaveLength(4);
+    await a.handle.close();
+  });
+
   it('onRevoke on close can commit, and the next member starts from there', async ({ expect }) => {
     const topic = uniqueName(`revoke-${kind}`);
     const groupId = uniqueName('g');

@@ -6,8 +6,9 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildServer } from '../../services/api/server.ts';
 import { generateIngestToken, IngestAuth, parseTokenEntries } from '../../services/ingest/auth.ts';
+import { BusBacklogGuard } from '../../services/ingest/backlog.ts';
 import { IngestService } from '../../services/ingest/ingest.ts';
-import { type Bus, BusError, type OutgoingMessage } from '../../services/shared/bus/bus.ts';
+import { type Bus, BusError, type OutgoingMessage, type TopicPartitionOffset } from '../../services/shared/bus/bus.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics, type Metrics } from '../../services/shared/metrics.ts';
 import type { Store } from '../../services/shared/store/store.ts';
@@ -25,6 +26,10 @@ export interface BusDouble {
   /** Acknowledges every held produce (or fails them with `error`). */
   releaseHeld(error?: Error): void;
   mode: BusMode;
+  /** Where each partition ends, as the broker's acknowledgements told (`producedEnds`): set by the test. */
+  ends: TopicPartitionOffset[];
+  /** What the aggregator's group committed (`committedOffsets`), `topic:partition` → offset: set by the test. */
+  committed: Map<string, number>;
 }
 
 export function busDouble(mode: BusMode = 'record'): BusDouble {
@@ -33,6 +38,8 @@ export function busDouble(mode: BusMode = 'record'): BusDouble {
   const double: BusDouble = {
     mode,
     produced,
+    ends: [],
+    committed: new Map(),
     held: () => waiting.length,
     releaseHeld(error) {
       for (const w of waiting.splice(0)) {
@@ -58,6 +65,9 @@ export function busDouble(mode: BusMode = 'record'): BusDouble {
       subscribe: () => Promise.reject(new Error('the ingest tests do not consume')),
       ensureTopics: async () => {},
       health: async () => ({ ok: true, client: 'kafkajs', brokers: 'double:9092', detail: 'double' }),
+      producedEnds: () => double.ends,
+      committedOffsets: async (_groupId, partitions) =>
+        partitions.map((p) => ({ ...p, offset: double.committed.get(`${p.topic}:${p.partition}`) ?? -1 })),
       close: async () => {},
     },
   };
@@ -90,6 +100,8 @@ export interface EdgeOptions {
   produceTimeoutMs?: number;
   /** Token entries (`source:sha256hex` lines); default TOKENS. `null` = none given (the demo token). */
   tokenEntries?: string | null;
+  /** CXV_INGEST_MAX_BUS_BACKLOG_BYTES: a guard whose `sample()` the test calls (no timer). */
+  maxBusBacklogBytes?: number;
 }
 
 export interface Edge {
@@ -97,6 +109,7 @@ export interface Edge {
   bus: BusDouble;
   metrics: Metrics;
   ingest: IngestService;
+  backlog: BusBacklogGuard;
   /** POST to /api/v1/events/<source>, with the all-sources token unless headers say otherwise. */
   post(
     source: string,
@@ -110,11 +123,19 @@ export interface Edge {
 export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
   const bus = busDouble(options.busMode);
   const metrics = createMetrics();
+  const backlog = new BusBacklogGuard({
+    bus: bus.bus,
+    groupId: 'cxvitals-aggregator',
+    maxBytes: options.maxBusBacklogBytes ?? 0,
+    metrics,
+    log: silentLogger,
+  });
   const ingest = new IngestService(bus.bus, metrics, {
     maxFutureMs: 300_000,
     now: () => NOW,
     maxInFlightEvents: options.maxInFlightEvents,
     produceTimeoutMs: options.produceTimeoutMs,
+    backlog: backlog.enabled ? backlog : undefined,
   });
   const entries =
     options.tokenEntries === undefined
@@ -140,6 +161,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
     bus,
     metrics,
     ingest,
+    backlog,
     post(source, payload, { contentType = 'application/json', headers, query } = {}) {
       const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
       return app.inject({

@@ -111,6 +111,62 @@ describe('429: over the in-flight bound', () => {
   });
 });
 
+describe('429: the aggregator too far behind on the topic (CXV_INGEST_MAX_BUS_BACKLOG_BYTES)', () => {
+  it('refuses the topic while its uncommitted bytes are over the limit, names the partition, and takes it again once committed', async () => {
+    const meanOf = (messages: Array<{ key: string; value: Buffer; headers?: Record<string, string> }>) =>
+      messages.reduce(
+        (sum, m) =>
+          sum +
+          m.value.length +
+          m.key.length +
+          24 +
+          Object.entries(m.headers ?? {}).reduce((h, [k, v]) => h + k.length + v.length, 0),
+        0,
+      ) / messages.length;
+    // The limit: just under 9,000 messages of the mean probe size.
+    const probe = await startEdge();
+    expect((await probe.post('probe', probes(10))).statusCode).toBe(200);
+    const mean = meanOf(probe.bus.produced.flatMap((p) => p.messages));
+    await probe.close();
+    edge = await startEdge({ maxBusBacklogBytes: Math.floor(9000 * mean) - 1 });
+    expect((await edge.post('probe', probes(10))).statusCode).toBe(200);
+    edge.bus.ends = [
+      { topic: 'cx.probe.v1', partition: 0, offset: 10_000 },
+      { topic: 'cx.probe.v1', partition: 1, offset: 500 },
+    ];
+    edge.bus.committed.set('cx.probe.v1:0', 1_000);
+    await edge.backlog.sample();
+    expect(await counter(edge.metrics, 'cxv_ingest_bus_backlog_bytes', { topic: 'cx.probe.v1' })).toBe(Math.round(9000 * mean));
+
+    const refused = await edge.post('probe', probes(3, 20));
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('2');
+    expect(json(refused).code).toBe('BUS_BACKLOG');
+    expect(json(refused).message).toContain('not yet committed');
+    expect(json(refused).message).toContain('cx.probe.v1 partition 0');
+    expect(json(refused).message).toContain('CXV_INGEST_MAX_BUS_BACKLOG_BYTES');
+    // Another topic is not held back by this one.
+    expect((await edge.post('contact', [EXAMPLES.contact])).statusCode).toBe(200);
+    expect(await counter(edge.metrics, 'cxv_ingest_backlog_refusals_total', { topic: 'cx.probe.v1' })).toBe(1);
+
+    // The aggregator commits 1,000 more: 8,000 behind, under the limit.
+    edge.bus.committed.set('cx.probe.v1:0', 2_000);
+    await edge.backlog.sample();
+    expect((await edge.post('probe', probes(3, 20))).statusCode).toBe(200);
+    // Refused bodies were not looked at: 10 + 3 received, all accepted.
+    expect(await counter(edge.metrics, 'cxv_ingest_events_received_total', { source: 'probe' })).toBe(13);
+    expect(await counter(edge.metrics, 'cxv_ingest_events_accepted_total', { source: 'probe' })).toBe(13);
+  });
+
+  it('with no commit at all, everything the partition holds counts as behind', async () => {
+    edge = await startEdge({ maxBusBacklogBytes: 1 });
+    expect((await edge.post('probe', probes(1))).statusCode).toBe(200);
+    edge.bus.ends = [{ topic: 'cx.probe.v1', partition: 2, offset: 1 }];
+    await edge.backlog.sample();
+    expect((await edge.post('probe', probes(1, 1))).statusCode).toBe(429);
+  });
+});
+
 describe('503: Kafka down or too slow', () => {
   it('Kafka down: 503 BUS_UNAVAILABLE with Retry-After; the valid events count as rejected bus_unavailable', async () => {
     edge = await startEdge({ busMode: 'fail' });

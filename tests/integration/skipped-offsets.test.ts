@@ -48,6 +48,8 @@ class HoleyBus implements Bus {
   }
   ensureTopics: Bus['ensureTopics'] = (topics) => this.inner.ensureTopics(topics);
   health: Bus['health'] = () => this.inner.health();
+  producedEnds: Bus['producedEnds'] = () => this.inner.producedEnds();
+  committedOffsets: Bus['committedOffsets'] = (groupId, partitions) => this.inner.committedOffsets(groupId, partitions);
   close: Bus['close'] = () => this.inner.close();
 }
 

@@ -56,6 +56,9 @@ describe('aggregator killed with SIGKILL at random points', () => {
       CXV_WINDOW_OUT_OF_ORDERNESS_MS: '1000',
       CXV_IDLE_PARTITION_MS: '1000',
       CXV_ALLOWED_LATENESS_MS: String(24 * 3_600_000),
+      // Checkpoints of open windows every 4 KB a partition delivers or every second: kills land between them too.
+      CXV_AGGREGATOR_CHECKPOINT_BYTES: '4096',
+      CXV_AGGREGATOR_CHECKPOINT_MS: '1000',
     };
     const startAggregator = async () => {
       const p = spawnCli(['aggregator'], env, logFile);

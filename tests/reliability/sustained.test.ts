@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EMBEDDED_BROKER_BACKLOG_BYTES } from '../../services/shared/config/config.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { openStore } from '../../services/shared/store/store.ts';
 import { type BrokerProcess, startBrokerProcess } from './support/broker.ts';
@@ -70,8 +71,15 @@ describe(`sustained load at 80 % of the measured ceiling (${SUSTAIN_SEC} s)`, ()
       const broker: BrokerProcess = await startBrokerProcess(dir);
       processes.push(broker);
       // Lateness covers the burst's past-stamped events even once the partitions go quiet.
-      const env = { KAFKA_BROKERS: broker.brokers, CXV_ALLOWED_LATENESS_MS: String(10 * 60_000) };
-      const aggregator: RoleProcess = await startRole('aggregator', dir, env);
+      // The broker is the embedded one in a process of its own: ingest is told what it keeps.
+      const env = {
+        KAFKA_BROKERS: broker.brokers,
+        CXV_ALLOWED_LATENESS_MS: String(10 * 60_000),
+        CXV_INGEST_MAX_BUS_BACKLOG_BYTES: String(EMBEDDED_BROKER_BACKLOG_BYTES),
+      };
+      // CXV_PROFILE_DIR: a CPU profile of the aggregator over the whole run, written there at its stop.
+      const profile = process.env.CXV_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CXV_PROFILE_DIR}`] : [];
+      const aggregator: RoleProcess = await startRole('aggregator', dir, env, profile);
       processes.push(aggregator);
       const ingest: RoleProcess = await startRole('ingest', dir, env);
       processes.push(ingest);

@@ -181,6 +181,8 @@ describe('step 6: ingest takes the events', () => {
       subscribe: () => Promise.reject(new Error('not in this test')),
       ensureTopics: async () => {},
       health: async () => ({ ok: true, client: 'kafkajs', brokers: 'double:9092', detail: '' }),
+      producedEnds: () => [],
+      committedOffsets: async () => [],
       close: async () => {},
     };
     const events: unknown[] = [];

@@ -14,8 +14,12 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-export function spawnCli(args: string[], env: Record<string, string>, logFile: string): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/cli/main.ts'), ...args], {
+/**
+ * Runs `cxvitals <args>` as a process of its own. `nodeArgs` go to Node itself (a CPU
+ * profile: `--cpu-prof`, which NODE_OPTIONS does not take).
+ */
+export function spawnCli(args: string[], env: Record<string, string>, logFile: string, nodeArgs: string[] = []): CliProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'services/cli/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, CI: '', CXV_LOG_LEVEL: 'warn', UV_THREADPOOL_SIZE: '16', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

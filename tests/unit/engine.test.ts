@@ -54,17 +54,17 @@ describe('WindowEngine', () => {
     e.add('sum', 'k', T0 + 66_000, 'p:0', 1, 1, T0);
     const first = e.due(T0);
     const v1 = e.nextVersion(T0);
-    e.markWritten(first, [v1]);
+    e.markWritten(first, [v1], T0);
     expect(e.add('sum', 'k', T0 + 2000, 'p:0', 2, 5, T0)).toBe('late_update');
     const again = e.due(T0);
     expect(totals(again)).toEqual([['k', 0, 6]]);
     const v2 = e.nextVersion(T0);
     expect(v2).toBeGreaterThan(v1);
-    e.markWritten(again, [v2]);
+    e.markWritten(again, [v2], T0);
     // Watermark moves to end + lateness: the window is final and leaves memory.
     e.add('sum', 'k', T0 + MIN + 2 * MIN + 5000, 'p:0', 3, 1, T0);
     expect(e.add('sum', 'k', T0 + 3000, 'p:0', 4, 7, T0)).toBe('too_late');
-    e.markWritten(e.due(T0), [e.nextVersion(T0)]);
+    e.markWritten(e.due(T0), [e.nextVersion(T0)], T0);
     expect(e.evict(T0)).toBeGreaterThanOrEqual(1);
     expect(e.has('sum', 'k', T0)).toBe(false);
   });
@@ -97,9 +97,9 @@ describe('WindowEngine', () => {
     expect(e.commitSafeOffsets().get('p:0')).toBe(10);
     const due = e.due(T0); // window a@0 closes (watermark 65 s); b@60 s does not
     expect(totals(due)).toEqual([['a', 0, 2]]);
-    e.markWritten(due, [e.nextVersion(T0)]);
+    e.markWritten(due, [e.nextVersion(T0)], T0);
     expect(e.commitSafeOffsets().get('p:0')).toBe(11);
-    e.markWritten(e.due(T0, true), [1, 2]);
+    e.markWritten(e.due(T0, true), [1, 2], T0);
     expect(e.commitSafeOffsets().get('p:0')).toBe(14);
   });
 
@@ -108,7 +108,8 @@ describe('WindowEngine', () => {
     e.seed('sum', 'k', T0, { total: 40 }, 7, new Map([['p:0', 20]]));
     expect(e.add('sum', 'k', T0 + 1000, 'p:0', 19, 5, T0)).toBe('already_counted');
     expect(e.add('sum', 'k', T0 + 1000, 'p:0', 20, 5, T0)).toBe('already_counted');
-    expect(e.add('sum', 'k', T0 + 1000, 'p:0', 21, 2, T0)).toBe('late_update');
+    // Stored, but not known to be closed (no watermark yet): counted, not late.
+    expect(e.add('sum', 'k', T0 + 1000, 'p:0', 21, 2, T0)).toBe('counted');
     expect(totals(e.due(T0, true))).toEqual([['k', 0, 42]]);
     expect(e.nextVersion(T0)).toBeGreaterThan(7);
   });
@@ -116,12 +117,12 @@ describe('WindowEngine', () => {
   it('markDirty holds the offset of the message that caused it until the rewrite', () => {
     const e = engine();
     e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, T0);
-    e.markWritten(e.due(T0, true), [1]);
+    e.markWritten(e.due(T0, true), [1], T0);
     e.consumed('m:0', 5, T0);
     expect(e.commitSafeOffsets().get('m:0')).toBe(6);
     expect(e.markDirty((w) => w.key === 'k', { partition: 'm:0', offset: 5 })).toBe(1);
     expect(e.commitSafeOffsets().get('m:0')).toBe(5);
-    e.markWritten(e.due(T0, true), [2]);
+    e.markWritten(e.due(T0, true), [2], T0);
     expect(e.commitSafeOffsets().get('m:0')).toBe(6);
   });
 });

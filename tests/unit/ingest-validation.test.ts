@@ -19,6 +19,8 @@ function recordingBus(fail = false) {
     subscribe: () => Promise.reject(new Error('not in this test')),
     ensureTopics: async () => {},
     health: async () => ({ ok: true, client: 'kafkajs', brokers: 'test:9092', detail: '' }),
+    producedEnds: () => [],
+    committedOffsets: async () => [],
     close: async () => {},
   };
   return { bus, produced };

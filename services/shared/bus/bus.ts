@@ -104,6 +104,16 @@ export interface Bus {
   ensureTopics(topics: string[]): Promise<void>;
   /** Cheap liveness check: metadata round trip with a short timeout. */
   health(): Promise<BusHealth>;
+  /**
+   * Per partition this process produced to, one past the largest offset the broker
+   * acknowledged to it: where the log ended as this process last saw it (no request).
+   */
+  producedEnds(): TopicPartitionOffset[];
+  /**
+   * The offsets `groupId` has committed on these partitions (-1 where it has none), in
+   * one request, without joining the group.
+   */
+  committedOffsets(groupId: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]>;
   /** Flush pending produces and disconnect every client this bus created. Idempotent. */
   close(): Promise<void>;
 }

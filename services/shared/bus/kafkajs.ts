@@ -155,6 +155,8 @@ export class KafkajsBus implements Bus {
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private admin: Admin | undefined;
+  /** Per topic, per partition: one past the largest offset known acknowledged to this producer. */
+  private readonly ends = new Map<string, Map<number, number>>();
   private adminConnecting: Promise<Admin> | undefined;
   private readonly consumers = new Set<KafkajsSubscription>();
   private closing: Promise<void> | undefined;
@@ -233,6 +235,45 @@ export class KafkajsBus implements Bus {
     return this.connecting;
   }
 
+  private noteEnd(topic: string, partition: number, end: number): void {
+    if (!(end > 0)) return;
+    let byPartition = this.ends.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.ends.set(topic, byPartition);
+    }
+    if ((byPartition.get(partition) ?? 0) < end) byPartition.set(partition, end);
+  }
+
+  producedEnds(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const [topic, byPartition] of this.ends) {
+      for (const [partition, offset] of byPartition) out.push({ topic, partition, offset });
+    }
+    return out;
+  }
+
+  async committedOffsets(groupId: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    if (partitions.length === 0) return [];
+    const admin = await this.getAdmin();
+    const topics = [...new Set(partitions.map((p) => p.topic))];
+    const wanted = new Set(partitions.map((p) => `${p.topic}:${p.partition}`));
+    try {
+      const answer = await withTimeout(
+        admin.fetchOffsets({ groupId, topics }),
+        this.opts.healthTimeoutMs,
+        () => new BusError('BUS_TIMEOUT', `no committed offsets of group ${groupId} within ${this.opts.healthTimeoutMs} ms`),
+      );
+      return answer.flatMap(({ topic, partitions: found }) =>
+        found
+          .filter((p) => wanted.has(`${topic}:${p.partition}`))
+          .map((p) => ({ topic, partition: p.partition, offset: Math.max(-1, Number(p.offset)) })),
+      );
+    } catch (e) {
+      throw toBusError('BUS_UNAVAILABLE', `committed offsets of group ${groupId}`, e);
+    }
+  }
+
   async produce(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const deadline = Date.now() + this.opts.produceTimeoutMs;
@@ -249,11 +290,13 @@ export class KafkajsBus implements Bus {
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw timeoutError();
       try {
-        await withTimeout(
+        const acknowledged = await withTimeout(
           producer.send({ topic, acks: -1, timeout: this.opts.produceTimeoutMs, messages: payload }),
           remaining,
           timeoutError,
         );
+        // Only the first offset per partition is reported: the end is known to be at least one past it.
+        for (const r of acknowledged) this.noteEnd(r.topicName, r.partition, Number(r.baseOffset ?? -1) + 1);
       } catch (e) {
         throw toBusError('BUS_PRODUCE_FAILED', `kafka produce to ${topic} failed`, e);
       }

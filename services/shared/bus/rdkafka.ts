@@ -156,6 +156,10 @@ export class RdkafkaBus implements Bus {
   private inFlight = 0;
   private readonly consumers = new Set<RdkafkaSubscription>();
   private closing: Promise<void> | undefined;
+  /** Per topic, per partition: one past the largest offset acknowledged to this producer. */
+  private readonly ends = new Map<string, Map<number, number>>();
+  /** Group-less readers of committed offsets, one per group asked about. */
+  private readonly offsetReaders = new Map<string, Promise<KafkaConsumer>>();
 
   constructor(options: Omit<BusOptions, 'kind'>) {
     this.opts = resolveBusOptions({ ...options, kind: 'rdkafka' });
@@ -216,6 +220,14 @@ export class RdkafkaBus implements Bus {
   private onDeliveryReport(err: LibrdKafkaError | undefined | null, report: DeliveryReport): void {
     this.inFlight--;
     if (this.inFlight <= 0) this.stopPolling();
+    if (!err && report.offset >= 0) {
+      let byPartition = this.ends.get(report.topic);
+      if (!byPartition) {
+        byPartition = new Map();
+        this.ends.set(report.topic, byPartition);
+      }
+      if ((byPartition.get(report.partition) ?? 0) <= report.offset) byPartition.set(report.partition, report.offset + 1);
+    }
     const batch = report.opaque as PendingBatch | undefined;
     if (!batch) return;
     batch.delivered++;
@@ -334,6 +346,60 @@ export class RdkafkaBus implements Bus {
     }
   }
 
+  // ---------------------------------------------------------------- offsets
+
+  producedEnds(): TopicPartitionOffset[] {
+    const out: TopicPartitionOffset[] = [];
+    for (const [topic, byPartition] of this.ends) {
+      for (const [partition, offset] of byPartition) out.push({ topic, partition, offset });
+    }
+    return out;
+  }
+
+  async committedOffsets(groupId: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    if (partitions.length === 0) return [];
+    const reader = await this.offsetReader(groupId);
+    const timeout = this.opts.healthTimeoutMs;
+    const committed = await withTimeout(
+      new Promise<TopicPartitionOffset[]>((resolve, reject) => {
+        reader.committed(partitions, timeout, (err, res) =>
+          err ? reject(toBusError('BUS_UNAVAILABLE', `committed offsets of group ${groupId}`, err)) : resolve(res),
+        );
+      }),
+      timeout + 1_000,
+      () => new BusError('BUS_TIMEOUT', `no committed offsets of group ${groupId} within ${timeout} ms`),
+    );
+    return committed.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.offset >= 0 ? c.offset : -1 }));
+  }
+
+  /** A consumer with the group's id that never subscribes: it reads the group's offsets without being a member. */
+  private offsetReader(groupId: string): Promise<KafkaConsumer> {
+    if (this.closing) return Promise.reject(new BusError('BUS_UNAVAILABLE', 'bus is closed'));
+    let reader = this.offsetReaders.get(groupId);
+    if (!reader) {
+      reader = new Promise<KafkaConsumer>((resolve, reject) => {
+        const consumer = new Kafka.KafkaConsumer(
+          {
+            'bootstrap.servers': this.brokers,
+            'client.id': `${this.opts.clientId}-offsets`,
+            'group.id': groupId,
+            'enable.auto.commit': false,
+            'log.connection.close': false,
+          } as ConsumerGlobalConfig,
+          {},
+        );
+        consumer.on('event.error', (err) => this.log.debug?.({ client: 'rdkafka', err: err.message }, 'offset reader error'));
+        consumer.connect({ timeout: this.opts.connectTimeoutMs }, (err) => {
+          if (err) reject(toBusError('BUS_UNAVAILABLE', `offset reader could not connect to ${this.brokers}`, err));
+          else resolve(consumer);
+        });
+      });
+      reader.catch(() => this.offsetReaders.delete(groupId));
+      this.offsetReaders.set(groupId, reader);
+    }
+    return reader;
+  }
+
   // ---------------------------------------------------------------- health / close
 
   async health(): Promise<BusHealth> {
@@ -364,6 +430,13 @@ export class RdkafkaBus implements Bus {
 
   private async doClose(): Promise<void> {
     await Promise.allSettled([...this.consumers].map((c) => c.close()));
+    await Promise.allSettled(
+      [...this.offsetReaders.values()].map(async (r) => {
+        const reader = await r;
+        await new Promise<void>((resolve) => reader.disconnect(() => resolve()));
+      }),
+    );
+    this.offsetReaders.clear();
     const producer = this.producer ?? (await this.connecting?.catch(() => undefined));
     this.producer = undefined;
     if (producer) {

@@ -66,6 +66,13 @@ interface Setting {
   redactInErrors?: true;
 }
 
+/**
+ * librdkafka's mock broker keeps at most 5 MiB per partition and silently drops the
+ * oldest beyond that (rdkafka_mock.c, `max_size`): ingest refuses new data once the
+ * aggregator's uncommitted backlog on a partition reaches half of it.
+ */
+export const EMBEDDED_BROKER_BACKLOG_BYTES = (5 * 2 ** 20) / 2;
+
 export const SETTINGS = {
   CXV_HOST: {
     schema: z.string().trim().min(1),
@@ -161,6 +168,16 @@ export const SETTINGS = {
     default: '300000',
     doc: 'Events this late behind the watermark still update their (already written) window; later ones go to late_events.',
   },
+  CXV_AGGREGATOR_CHECKPOINT_BYTES: {
+    schema: intIn(0, 2 ** 40),
+    default: '1048576',
+    doc: 'The aggregator also writes its open windows (a checkpoint) once a partition has delivered this many bytes since the last one, so offsets are committed and raw rows leave memory before windows close; keep it below CXV_INGEST_MAX_BUS_BACKLOG_BYTES. 0 = only by time.',
+  },
+  CXV_AGGREGATOR_CHECKPOINT_MS: {
+    schema: intIn(0, 3_600_000),
+    default: '15000',
+    doc: 'The aggregator also writes its open windows at least this often; 0 = only by bytes (both 0: windows are written when they close).',
+  },
   CXV_IDLE_PARTITION_MS: {
     schema: intIn(100, 3_600_000),
     default: '10000',
@@ -226,6 +243,13 @@ export const SETTINGS = {
     default: '50000',
     doc: 'Events this process may have handed to Kafka and not yet seen acknowledged; a body that would go over gets 429 with Retry-After (one holding more events than this gets 413).',
   },
+  CXV_INGEST_MAX_BUS_BACKLOG_BYTES: {
+    schema: intIn(0, 2 ** 50),
+    doc:
+      "Per partition: data the aggregator's group has not yet committed, in bytes, above which ingest answers 429 with Retry-After instead of accepting more. " +
+      'Unset → 2621440 (half of what the embedded broker keeps per partition) with the embedded broker, 0 (off) with KAFKA_BROKERS; ' +
+      'set it when KAFKA_BROKERS points at a `cxvitals broker` process, or below the retention of a real Kafka topic.',
+  },
   CXV_INGEST_PRODUCE_TIMEOUT_MS: {
     schema: intIn(100, 600_000),
     default: '10000',
@@ -274,6 +298,7 @@ export interface Config {
     backfillOutOfOrdernessMs: number;
     maxFutureMs: number;
   };
+  aggregator: { checkpointBytes: number; checkpointMs: number };
   rawRetentionDays: number;
   excuseRetroactiveMaintenance: boolean;
   ingest: {
@@ -283,6 +308,8 @@ export interface Config {
     maxBodyBytes: number;
     maxInFlightEvents: number;
     produceTimeoutMs: number;
+    /** Per partition, bytes not yet committed by the aggregator's group above which ingest refuses (0 = off). */
+    maxBusBacklogBytes: number;
   };
   goals: { adminToken: string | undefined };
   model: { file: string; shortAbandonSec: number; serviceLevelSec: number };
@@ -365,6 +392,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backfillOutOfOrdernessMs: v.CXV_BACKFILL_OUT_OF_ORDERNESS_MS,
       maxFutureMs: v.CXV_MAX_FUTURE_MS,
     },
+    aggregator: { checkpointBytes: v.CXV_AGGREGATOR_CHECKPOINT_BYTES, checkpointMs: v.CXV_AGGREGATOR_CHECKPOINT_MS },
     rawRetentionDays: v.CXV_RAW_RETENTION_DAYS,
     excuseRetroactiveMaintenance: v.CXV_EXCUSE_RETROACTIVE_MAINTENANCE,
     ingest: {
@@ -373,6 +401,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: v.CXV_INGEST_MAX_BODY_BYTES,
       maxInFlightEvents: v.CXV_INGEST_MAX_IN_FLIGHT_EVENTS,
       produceTimeoutMs: v.CXV_INGEST_PRODUCE_TIMEOUT_MS,
+      maxBusBacklogBytes:
+        (v.CXV_INGEST_MAX_BUS_BACKLOG_BYTES as number | undefined) ?? (brokers ? 0 : EMBEDDED_BROKER_BACKLOG_BYTES),
     },
     goals: { adminToken: v.CXV_GOALS_ADMIN_TOKEN as string | undefined },
     model: {

@@ -22,6 +22,7 @@ export async function startRole(
   role: 'ingest' | 'aggregator' | 'all',
   dir: string,
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): Promise<RoleProcess> {
   const p = spawnCli(
     [role],
@@ -37,6 +38,7 @@ export async function startRole(
       ...env,
     },
     path.join(dir, `${role}.log`),
+    nodeArgs,
   );
   const url = (await p.waitFor(/health\s+(http:\/\/\S+)\/healthz/, 90_000)).replace('localhost', '127.0.0.1');
   return {
