@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Bus, type ConsumedMessage, type ConsumerHandle, DLQ_TOPIC, type TopicPartition } from '../shared/bus/bus.ts';
+import {
+  type Bus,
+  type ConsumedMessage,
+  type ConsumerHandle,
+  DLQ_TOPIC,
+  recordBytes,
+  type TopicPartition,
+} from '../shared/bus/bus.ts';
 import type { MaintenanceWindow } from '../shared/kpi/availability.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
@@ -224,7 +231,7 @@ export class Aggregator {
       }
       const windowed = record as unknown as WindowedRecord;
       const bindings = this.bindingsBySource.get(source) ?? [];
-      const bytes = (this.bytesSinceCheckpoint.get(pid) ?? 0) + message.value.length;
+      const bytes = (this.bytesSinceCheckpoint.get(pid) ?? 0) + recordBytes(message.key, message.value, message.headers);
       this.bytesSinceCheckpoint.set(pid, bytes);
       if (bytes > this.mostBytesSinceCheckpoint) this.mostBytesSinceCheckpoint = bytes;
       bindings.forEach((binding, i) => {

@@ -1,4 +1,4 @@
-import type { Bus, OutgoingMessage, TopicPartition } from '../shared/bus/bus.ts';
+import { type Bus, type OutgoingMessage, recordBytes, type TopicPartition } from '../shared/bus/bus.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { IngestCapacityError } from './capacity.ts';
@@ -23,8 +23,6 @@ import { IngestCapacityError } from './capacity.ts';
  */
 
 export const BACKLOG_RETRY_AFTER_SEC = 2;
-/** Record-batch overhead per message beside key, value and headers (a rough, conservative figure). */
-const PER_MESSAGE_OVERHEAD = 24;
 
 export interface BacklogGuardOptions {
   bus: Bus;
@@ -92,10 +90,7 @@ export class BusBacklogGuard {
   observe(topic: string, messages: readonly OutgoingMessage[]): void {
     if (!this.enabled) return;
     let bytes = 0;
-    for (const m of messages) {
-      bytes += m.value.length + m.key.length + PER_MESSAGE_OVERHEAD;
-      if (m.headers) for (const [k, v] of Object.entries(m.headers)) bytes += k.length + v.length;
-    }
+    for (const m of messages) bytes += recordBytes(m.key, m.value, m.headers);
     const mean = this.meanBytes.get(topic) ?? { bytes: 0, messages: 0 };
     // Decays, so the estimate follows a change in what is sent without a window to keep.
     if (mean.messages > 100_000) {

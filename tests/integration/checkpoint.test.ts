@@ -68,7 +68,7 @@ describe('checkpoints of open windows', () => {
       busEpoch: `kafka:${kafka.bootstrapServers}`,
       groupId: 'checkpoint',
       flushIntervalMs: 200,
-      // About 100 probe records' worth on one partition, or a second.
+      // A dozen records or so on one partition, or a second.
       checkpoint: { bytesPerPartition: 3_000, intervalMs: 1_000 },
     });
     await aggregator.start();

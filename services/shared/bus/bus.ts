@@ -129,6 +129,19 @@ export class BusError extends Error {
   }
 }
 
+/**
+ * About what one message takes in a broker's log: key, value and headers, plus a rough
+ * per-record overhead (lengths, timestamp delta, attributes). Ingest's backlog estimate
+ * and the aggregator's checkpoint trigger count with the same measure, so the limit of
+ * one and the trigger of the other compare.
+ */
+export const RECORD_OVERHEAD_BYTES = 24;
+export function recordBytes(key: string | null, value: Buffer, headers: Record<string, string> | undefined): number {
+  let bytes = value.length + (key?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+  if (headers) for (const k in headers) bytes += k.length + (headers[k]?.length ?? 0);
+  return bytes;
+}
+
 export const topicForSource = (source: string): string => `cx.${source}.v1`;
 /**
  * History replay (`?backfill=true`, the replay CLI) goes to its own topic, so the

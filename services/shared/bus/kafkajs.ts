@@ -71,6 +71,7 @@ import {
   errorMessage,
   headerValueToString,
   keyToString,
+  ProducedEnds,
   parseBrokers,
   retryUntil,
   SerialLane,
@@ -155,8 +156,7 @@ export class KafkajsBus implements Bus {
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private admin: Admin | undefined;
-  /** Per topic, per partition: one past the largest offset known acknowledged to this producer. */
-  private readonly ends = new Map<string, Map<number, number>>();
+  private readonly ends = new ProducedEnds();
   private adminConnecting: Promise<Admin> | undefined;
   private readonly consumers = new Set<KafkajsSubscription>();
   private closing: Promise<void> | undefined;
@@ -235,22 +235,8 @@ export class KafkajsBus implements Bus {
     return this.connecting;
   }
 
-  private noteEnd(topic: string, partition: number, end: number): void {
-    if (!(end > 0)) return;
-    let byPartition = this.ends.get(topic);
-    if (!byPartition) {
-      byPartition = new Map();
-      this.ends.set(topic, byPartition);
-    }
-    if ((byPartition.get(partition) ?? 0) < end) byPartition.set(partition, end);
-  }
-
   producedEnds(): TopicPartitionOffset[] {
-    const out: TopicPartitionOffset[] = [];
-    for (const [topic, byPartition] of this.ends) {
-      for (const [partition, offset] of byPartition) out.push({ topic, partition, offset });
-    }
-    return out;
+    return this.ends.list();
   }
 
   async committedOffsets(groupId: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {
@@ -296,7 +282,7 @@ export class KafkajsBus implements Bus {
           timeoutError,
         );
         // Only the first offset per partition is reported: the end is known to be at least one past it.
-        for (const r of acknowledged) this.noteEnd(r.topicName, r.partition, Number(r.baseOffset ?? -1) + 1);
+        for (const r of acknowledged) this.ends.note(r.topicName, r.partition, Number(r.baseOffset ?? -1) + 1);
       } catch (e) {
         throw toBusError('BUS_PRODUCE_FAILED', `kafka produce to ${topic} failed`, e);
       }

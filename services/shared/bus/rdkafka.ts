@@ -85,6 +85,7 @@ import {
   errorMessage,
   headerValueToString,
   keyToString,
+  ProducedEnds,
   retryUntil,
   sortPartitions,
   toBusError,
@@ -156,8 +157,7 @@ export class RdkafkaBus implements Bus {
   private inFlight = 0;
   private readonly consumers = new Set<RdkafkaSubscription>();
   private closing: Promise<void> | undefined;
-  /** Per topic, per partition: one past the largest offset acknowledged to this producer. */
-  private readonly ends = new Map<string, Map<number, number>>();
+  private readonly ends = new ProducedEnds();
   /** Group-less readers of committed offsets, one per group asked about. */
   private readonly offsetReaders = new Map<string, Promise<KafkaConsumer>>();
 
@@ -220,14 +220,7 @@ export class RdkafkaBus implements Bus {
   private onDeliveryReport(err: LibrdKafkaError | undefined | null, report: DeliveryReport): void {
     this.inFlight--;
     if (this.inFlight <= 0) this.stopPolling();
-    if (!err && report.offset >= 0) {
-      let byPartition = this.ends.get(report.topic);
-      if (!byPartition) {
-        byPartition = new Map();
-        this.ends.set(report.topic, byPartition);
-      }
-      if ((byPartition.get(report.partition) ?? 0) <= report.offset) byPartition.set(report.partition, report.offset + 1);
-    }
+    if (!err && report.offset >= 0) this.ends.note(report.topic, report.partition, report.offset + 1);
     const batch = report.opaque as PendingBatch | undefined;
     if (!batch) return;
     batch.delivered++;
@@ -349,11 +342,7 @@ export class RdkafkaBus implements Bus {
   // ---------------------------------------------------------------- offsets
 
   producedEnds(): TopicPartitionOffset[] {
-    const out: TopicPartitionOffset[] = [];
-    for (const [topic, byPartition] of this.ends) {
-      for (const [partition, offset] of byPartition) out.push({ topic, partition, offset });
-    }
-    return out;
+    return this.ends.list();
   }
 
   async committedOffsets(groupId: string, partitions: TopicPartition[]): Promise<TopicPartitionOffset[]> {

@@ -24,6 +24,30 @@ export class SerialLane {
   }
 }
 
+/** Per topic and partition, one past the largest offset a producer had acknowledged (`Bus.producedEnds`). */
+export class ProducedEnds {
+  private readonly ends = new Map<string, Map<number, number>>();
+
+  /** `end` = last acknowledged offset + 1; a smaller one than known is ignored. */
+  note(topic: string, partition: number, end: number): void {
+    if (!(end > 0)) return;
+    let byPartition = this.ends.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.ends.set(topic, byPartition);
+    }
+    if ((byPartition.get(partition) ?? 0) < end) byPartition.set(partition, end);
+  }
+
+  list(): Array<TopicPartition & { offset: number }> {
+    const out: Array<TopicPartition & { offset: number }> = [];
+    for (const [topic, byPartition] of this.ends) {
+      for (const [partition, offset] of byPartition) out.push({ topic, partition, offset });
+    }
+    return out;
+  }
+}
+
 export const delay = (ms: number): Promise<void> =>
   new Promise((resolve) => {
     setTimeout(resolve, ms);
