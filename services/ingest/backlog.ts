@@ -22,7 +22,7 @@ import { IngestCapacityError } from './capacity.ts';
  * keeps it) until the aggregator has committed past the limit.
  */
 
-export const BACKLOG_RETRY_AFTER_SEC = 2;
+export const BACKLOG_RETRY_AFTER_SEC = 1;
 
 export interface BacklogGuardOptions {
   bus: Bus;

@@ -140,7 +140,7 @@ describe('429: the aggregator too far behind on the topic (CXV_INGEST_MAX_BUS_BA
 
     const refused = await edge.post('probe', probes(3, 20));
     expect(refused.statusCode).toBe(429);
-    expect(refused.headers['retry-after']).toBe('2');
+    expect(refused.headers['retry-after']).toBe('1');
     expect(json(refused).code).toBe('BUS_BACKLOG');
     expect(json(refused).message).toContain('not yet committed');
     expect(json(refused).message).toContain('cx.probe.v1 partition 0');
