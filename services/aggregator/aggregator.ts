@@ -33,12 +33,12 @@ import { type SourceTopic, sourceTopics } from './topics.ts';
  *
  * Checkpoints: once a partition has delivered `checkpoint.bytesPerPartition` since the
  * last one, or `checkpoint.intervalMs` after it (defaults 1 MiB / 15 s), a flush writes
- * the open windows too, not only the closed ones. Offsets
- * are then committed up to seconds ago instead of a window and more ago, and raw rows
- * leave memory as soon: a broker that keeps little (the embedded one) never needs to
- * hold more than that for a restart, and ingest can tell how far behind this group is
- * from its commits (ingest/backlog.ts). A checkpointed window stays open and is written
- * again (a new version) when it closes; readers see its count so far meanwhile.
+ * the open windows too, not only the closed ones. Offsets are then committed up to
+ * seconds ago instead of a window and more ago, and raw rows leave memory as soon: a
+ * broker that keeps little (the embedded one) never needs to hold more than that for a
+ * restart, and ingest can tell how far behind this group is from its commits
+ * (ingest/backlog.ts). A checkpointed window stays open and is written again (a new
+ * version) when it closes; readers see its count so far meanwhile.
  *
  * Write order in a flush: the raw events of the due windows, then the window rows (each
  * row carries its state, the last offset and the eventIds it counts, in one insert),
