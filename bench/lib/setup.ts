@@ -40,7 +40,15 @@ export async function freshStore(what: string, log: Logger): Promise<{ store: St
   return { store, dataDir };
 }
 
+/** Settings a bench run may take from its own environment, to compare a change (checkpoints off: both 0). */
+const PASSED_THROUGH = ['CXV_AGGREGATOR_CHECKPOINT_BYTES', 'CXV_AGGREGATOR_CHECKPOINT_MS'] as const;
+
 /** The product's configuration with its defaults, pointed at the bench broker and a fresh data folder. */
 export function benchConfig(env: Record<string, string>): Config {
-  return loadConfig({ CXV_PORT: '0', CXV_SIMULATE: '0', CXV_LOG_LEVEL: process.env.CXV_LOG_LEVEL ?? 'warn', ...env });
+  const passed: Record<string, string> = {};
+  for (const name of PASSED_THROUGH) {
+    const value = process.env[name];
+    if (value !== undefined) passed[name] = value;
+  }
+  return loadConfig({ CXV_PORT: '0', CXV_SIMULATE: '0', CXV_LOG_LEVEL: process.env.CXV_LOG_LEVEL ?? 'warn', ...passed, ...env });
 }

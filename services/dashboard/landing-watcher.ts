@@ -42,7 +42,7 @@ export interface LandingWatcherOptions {
   now?: () => number;
 }
 
-interface LandedRow {
+export interface LandedRow {
   family: string;
   service: string;
   k: string;

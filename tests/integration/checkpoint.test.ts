@@ -1,16 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../services/aggregator/aggregator.ts';
 import { topicForSource } from '../../services/shared/bus/bus.ts';
-import { type EmbeddedKafka, startEmbeddedKafka } from '../../services/shared/bus/embedded.ts';
-import { createBus } from '../../services/shared/bus/index.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
-import { migrate } from '../../services/shared/store/migrations.ts';
-import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { knownStream, produceBatch, sorted, storedTotals, type Totals } from '../multiprocess/stream.ts';
+import { type EmbeddedStack, startEmbeddedStack } from '../support/embedded-stack.ts';
 import { eventually } from '../support/pipeline.ts';
 
 /**
@@ -24,11 +18,9 @@ import { eventually } from '../support/pipeline.ts';
  * the checkpointed windows without counting anything twice.
  */
 
-let kafka: EmbeddedKafka | undefined;
-let store: Store | undefined;
+let stack: EmbeddedStack | undefined;
 afterAll(async () => {
-  await kafka?.stop();
-  await store?.close();
+  await stack?.stop();
 });
 
 const add = (into: Map<string, Totals>, from: Map<string, Totals>) => {
@@ -45,11 +37,8 @@ const add = (into: Map<string, Totals>, from: Map<string, Totals>) => {
 
 describe('checkpoints of open windows', () => {
   it('commit every offset before any window closes, with the store counting each event once', async () => {
-    kafka = await startEmbeddedKafka({ brokers: 1, log: silentLogger });
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cxv-checkpoint-'));
-    store = await openStore({ mode: 'embedded', dataDir, database: 'cxvitals', log: silentLogger });
-    await migrate(store, silentLogger);
-    const bus = createBus({ kind: 'rdkafka', brokers: kafka.bootstrapServers, clientId: 'checkpoint', log: silentLogger });
+    stack = await startEmbeddedStack('checkpoint');
+    const { store, bus, busEpoch } = stack;
     // 2 × 150 events, half a second apart, ending about now: 2–3 minute windows per key, all open.
     const startMs = Date.now() - 150_000;
     const first = knownStream({ seed: 7, batches: 2, perBatch: 150, startMs, services: ['voice', 'iptv'], regions: ['north'] });
@@ -65,7 +54,7 @@ describe('checkpoints of open windows', () => {
         idlePartitionMs: 3_600_000,
         backfillOutOfOrdernessMs: 1000,
       },
-      busEpoch: `kafka:${kafka.bootstrapServers}`,
+      busEpoch,
       groupId: 'checkpoint',
       flushIntervalMs: 200,
       // A dozen records or so on one partition, or a second.
@@ -86,7 +75,7 @@ describe('checkpoints of open windows', () => {
     // Nothing has closed, yet the store counts everything sent so far, exactly.
     expect(sorted(await storedTotals(store))).toEqual(sorted(first.truth));
     const raw = async () =>
-      Number((await store?.query<{ n: string }>(`SELECT count() AS n FROM ${store?.table('raw_events')} FINAL`))?.[0]?.n);
+      Number((await store.query<{ n: string }>(`SELECT count() AS n FROM ${store.table('raw_events')} FINAL`))[0]?.n);
     expect(await raw()).toBe(first.distinctEvents);
     const outcomes = async () =>
       Object.fromEntries(
@@ -115,7 +104,6 @@ describe('checkpoints of open windows', () => {
       return consumed >= sent ? true : undefined;
     });
     await aggregator.stop();
-    await bus.close();
 
     const truth = new Map<string, Totals>();
     add(truth, first.truth);

@@ -1,16 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../services/aggregator/aggregator.ts';
 import type { Bus, ConsumedMessage, SubscribeOptions } from '../../services/shared/bus/bus.ts';
-import { type EmbeddedKafka, startEmbeddedKafka } from '../../services/shared/bus/embedded.ts';
-import { createBus } from '../../services/shared/bus/index.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
-import { migrate } from '../../services/shared/store/migrations.ts';
-import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { knownStream, produceBatch } from '../multiprocess/stream.ts';
+import { type EmbeddedStack, startEmbeddedStack } from '../support/embedded-stack.ts';
 import { eventually } from '../support/pipeline.ts';
 
 /**
@@ -53,20 +47,15 @@ class HoleyBus implements Bus {
   close: Bus['close'] = () => this.inner.close();
 }
 
-let kafka: EmbeddedKafka | undefined;
-let store: Store | undefined;
+let stack: EmbeddedStack | undefined;
 afterAll(async () => {
-  await kafka?.stop();
-  await store?.close();
+  await stack?.stop();
 });
 
 describe('offsets the broker no longer has', () => {
   it('are counted as skipped, one per message never delivered, and nothing else is', async () => {
-    kafka = await startEmbeddedKafka({ brokers: 1, log: silentLogger });
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cxv-skipped-'));
-    store = await openStore({ mode: 'embedded', dataDir, database: 'cxvitals', log: silentLogger });
-    await migrate(store, silentLogger);
-    const inner = createBus({ kind: 'rdkafka', brokers: kafka.bootstrapServers, clientId: 'skipped', log: silentLogger });
+    stack = await startEmbeddedStack('skipped');
+    const { store, bus: inner, busEpoch } = stack;
     const bus = new HoleyBus(inner, (m) => m.offset >= 10 && m.offset < 20);
     const stream = knownStream({
       seed: 20261206,
@@ -83,7 +72,7 @@ describe('offsets the broker no longer has', () => {
       metrics,
       log: silentLogger,
       windows: { outOfOrdernessMs: 1000, allowedLatenessMs: 3_600_000, idlePartitionMs: 500, backfillOutOfOrdernessMs: 1000 },
-      busEpoch: `kafka:${kafka.bootstrapServers}`,
+      busEpoch,
       groupId: 'skipped',
       flushIntervalMs: 200,
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LandingWatcher } from '../../services/dashboard/landing-watcher.ts';
+import { type LandedRow, LandingWatcher } from '../../services/dashboard/landing-watcher.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import type { Store } from '../../services/shared/store/store.ts';
@@ -14,16 +14,7 @@ import type { Store } from '../../services/shared/store/store.ts';
 const MIN = 60_000;
 const T = Date.UTC(2026, 11, 6, 12, 0, 0);
 
-interface Row {
-  family: string;
-  service: string;
-  k: string;
-  ws: string;
-  written: string;
-  landed: string;
-}
-
-function storeDouble(rows: () => Row[]): Store {
+function storeDouble(rows: () => LandedRow[]): Store {
   return {
     mode: 'embedded',
     database: 'double',
@@ -40,7 +31,7 @@ function storeDouble(rows: () => Row[]): Store {
 
 describe('window landing with checkpoints', () => {
   it('times a window from its first row written after its end, not from a checkpoint before it', async () => {
-    let rows: Row[] = [];
+    let rows: LandedRow[] = [];
     let now = T - 30_000;
     const metrics = createMetrics();
     const watcher = new LandingWatcher({ store: storeDouble(() => rows), metrics, log: silentLogger, now: () => now });
