@@ -145,7 +145,7 @@ export async function startPipeline(config: Config, log: Logger, overrides: Pipe
       maxFutureMs: config.windows.maxFutureMs,
       maxInFlightEvents: config.ingest.maxInFlightEvents,
       produceTimeoutMs: config.ingest.produceTimeoutMs,
-      backlog: backlog.enabled ? backlog : undefined,
+      backlog,
     });
     const ingestAuth = await loadIngestAuth(config.ingest);
     log.info({ grants: ingestAuth.grants, demo: ingestAuth.demo }, 'ingest auth');

@@ -56,9 +56,8 @@ const MINUTE = 60_000;
 /** Rows written this close to the previous poll are read again: written_at comes from the store's clock. */
 const OVERLAP_MS = 5_000;
 const MAX_ROWS_PER_POLL = 50_000;
-/** Per window, its first row written at or after its end ('0' when none): earlier rows are checkpoints. */
-const LANDED =
-  'toString(if(countIf(written_at >= window_start + INTERVAL 1 MINUTE) = 0, 0, toUnixTimestamp64Milli(minIf(written_at, written_at >= window_start + INTERVAL 1 MINUTE))))';
+/** Per window, its first row written at or after its end ('0' when none: minIf of nothing is the epoch); earlier rows are checkpoints. */
+const LANDED = 'toString(toUnixTimestamp64Milli(minIf(written_at, written_at >= window_start + INTERVAL 1 MINUTE)))';
 /** Polls look at windows starting at most this long ago. */
 const POLL_WINDOW_HORIZON_MS = 2 * 3_600_000;
 
@@ -142,7 +141,7 @@ export class LandingWatcher {
     const rows = await this.landedSince(0, now - this.horizon());
     for (const r of rows) {
       // Only landed windows: one known only from checkpoints still lands (and is timed) later.
-      if (Number(r.written) >= Number(r.ws) + MINUTE)
+      if (Number(r.landed) >= Number(r.ws) + MINUTE)
         this.seen.set(`${r.family}\u0000${r.service}\u0000${r.k}\u0000${r.ws}`, Number(r.ws));
     }
     const [fresh] = await this.o.store.query<{ newest: string; written: string; n: string }>(

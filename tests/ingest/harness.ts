@@ -135,7 +135,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
     now: () => NOW,
     maxInFlightEvents: options.maxInFlightEvents,
     produceTimeoutMs: options.produceTimeoutMs,
-    backlog: backlog.enabled ? backlog : undefined,
+    backlog,
   });
   const entries =
     options.tokenEntries === undefined
