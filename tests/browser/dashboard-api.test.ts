@@ -311,6 +311,12 @@ describe('business gauges', () => {
 });
 
 describe('window landing', () => {
+  /**
+   * The watchers below poll only when the test calls poll(): a poll of their own timer
+   * would take a landing first (its notice goes to subscribers, of which there are none
+   * here), and the test's poll would then find nothing new.
+   */
+  const ONLY_EXPLICIT_POLLS = 3_600_000;
   /** A histogram's samples, each with its series name (`_bucket`, `_sum`, `_count`). */
   const samples = async (metrics: ReturnType<typeof createMetrics>) =>
     ((await metrics.registry.getSingleMetric('cxv_window_close_delay_seconds')?.get())?.values ?? []) as Array<{
@@ -346,7 +352,13 @@ describe('window landing', () => {
   it('times a window that lands while it watches once, from its event-time end to its first row', async () => {
     const metrics = createMetrics();
     // A watcher whose clock runs ten minutes behind: it started before the windows below ended.
-    const watcher = new LandingWatcher({ store: pipeline.store, metrics, log, now: () => Date.now() - 10 * MIN });
+    const watcher = new LandingWatcher({
+      store: pipeline.store,
+      metrics,
+      log,
+      pollMs: ONLY_EXPLICIT_POLLS,
+      now: () => Date.now() - 10 * MIN,
+    });
     await watcher.start();
     const probe = {
       eventId: 'land-1',
@@ -375,7 +387,7 @@ describe('window landing', () => {
 
   it('announces but does not time windows that ended before it started (history, replays)', async () => {
     const metrics = createMetrics();
-    const watcher = new LandingWatcher({ store: pipeline.store, metrics, log });
+    const watcher = new LandingWatcher({ store: pipeline.store, metrics, log, pollMs: ONLY_EXPLICIT_POLLS });
     await watcher.start();
     expect(await watcher.poll()).toBeUndefined();
     const probe = {

@@ -34,7 +34,14 @@ describe('window landing with checkpoints', () => {
     let rows: LandedRow[] = [];
     let now = T - 30_000;
     const metrics = createMetrics();
-    const watcher = new LandingWatcher({ store: storeDouble(() => rows), metrics, log: silentLogger, now: () => now });
+    const watcher = new LandingWatcher({
+      store: storeDouble(() => rows),
+      metrics,
+      log: silentLogger,
+      // Its own timer never polls during the test: the test's poll() calls are the only reads.
+      pollMs: 3_600_000,
+      now: () => now,
+    });
     await watcher.start();
     const delays = async () =>
       (await metrics.windowCloseDelay.get()).values
