@@ -57,8 +57,13 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
+/** How long close() waits for queries and inserts already running before it closes the connection anyway. */
+const CLOSE_DRAIN_MS = 5_000;
+
 class ClickHouseStore implements Store {
   private closed = false;
+  /** Operations started and not finished: close() lets them end (chDB runs a query queued before close after it, on no connection). */
+  private readonly running = new Set<Promise<unknown>>();
   constructor(
     private readonly client: ClickHouseClient,
     readonly mode: 'embedded' | 'external',
@@ -70,30 +75,53 @@ class ClickHouseStore implements Store {
     return `${this.database}.${name}`;
   }
 
-  async query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
-    try {
-      const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
-      return (await result.json()) as T[];
-    } catch (err) {
-      throw new StoreError('STORE_QUERY_FAILED', `ClickHouse query failed: ${describeError(err)}`, { cause: err });
+  /** Runs one operation unless the store is closed, and remembers it until it ends. */
+  private run<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    if (this.closed) {
+      return Promise.reject(
+        new StoreError(
+          'STORE_UNAVAILABLE',
+          `${what} refused: the store is closed (this process is stopping); retry on a running one.`,
+        ),
+      );
     }
+    const p = operation();
+    this.running.add(p);
+    const forget = () => this.running.delete(p);
+    p.then(forget, forget);
+    return p;
   }
 
-  async command(sql: string, params: QueryParams = {}): Promise<void> {
-    try {
-      await this.client.command({ query: sql, query_params: params });
-    } catch (err) {
-      throw new StoreError('STORE_QUERY_FAILED', `ClickHouse command failed: ${describeError(err)}`, { cause: err });
-    }
+  query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+    return this.run('ClickHouse query', async () => {
+      try {
+        const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+        return (await result.json()) as T[];
+      } catch (err) {
+        throw new StoreError('STORE_QUERY_FAILED', `ClickHouse query failed: ${describeError(err)}`, { cause: err });
+      }
+    });
   }
 
-  async insert(table: string, rows: readonly object[]): Promise<void> {
-    if (rows.length === 0) return;
-    try {
-      await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' });
-    } catch (err) {
-      throw new StoreError('STORE_INSERT_FAILED', `Insert into ${table} failed: ${describeError(err)}`, { cause: err });
-    }
+  command(sql: string, params: QueryParams = {}): Promise<void> {
+    return this.run('ClickHouse command', async () => {
+      try {
+        await this.client.command({ query: sql, query_params: params });
+      } catch (err) {
+        throw new StoreError('STORE_QUERY_FAILED', `ClickHouse command failed: ${describeError(err)}`, { cause: err });
+      }
+    });
+  }
+
+  insert(table: string, rows: readonly object[]): Promise<void> {
+    if (rows.length === 0) return Promise.resolve();
+    return this.run(`Insert into ${table}`, async () => {
+      try {
+        await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' });
+      } catch (err) {
+        throw new StoreError('STORE_INSERT_FAILED', `Insert into ${table} failed: ${describeError(err)}`, { cause: err });
+      }
+    });
   }
 
   async ping(): Promise<boolean> {
@@ -106,9 +134,20 @@ class ClickHouseStore implements Store {
     }
   }
 
+  /** Refuses new work, lets what is running end (at most CLOSE_DRAIN_MS), then closes the connection. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, CLOSE_DRAIN_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     await this.client.close();
   }
 }
