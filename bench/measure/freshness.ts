@@ -5,7 +5,7 @@ import { type BenchSource, inputFor, prng, SERVICES } from '../lib/events.ts';
 import { type LoadBody, poster } from '../lib/load.ts';
 import { percentile } from '../lib/stats.ts';
 import { Worker } from '../lib/worker-host.ts';
-import type { ServerInfo } from '../workers/server.ts';
+import type { ServerInfo, ServerRequest, WindowWrite } from '../workers/server.ts';
 
 /**
  * Freshness, side by side: one stream posted to the pipeline's ingest; the pipeline
@@ -31,9 +31,24 @@ export interface FreshnessFigures {
   missing: number;
 }
 
+/**
+ * The pipeline's delay in two parts, per window: close → its last row stored (the
+ * closing event through Kafka to the aggregator, the watermark, the flush and its inserts;
+ * `written_at` on the store's clock), then stored → readable (the API's read, and the
+ * poll's own 20 ms step).
+ */
+export interface FreshnessBreakdown {
+  windows: number;
+  stored: { p50Ms: number; p99Ms: number };
+  read: { p50Ms: number; p99Ms: number };
+  /** Windows whose last row was written before they closed (a checkpoint already held their final counts). */
+  storedBeforeClose: number;
+}
+
 export interface FreshnessResult {
   client: KafkaClientKind;
   pipeline: FreshnessFigures;
+  breakdown?: FreshnessBreakdown;
   alternative: FreshnessFigures;
   ingestLatency: { p50Ms: number; p99Ms: number };
   csiAgreement: { compared: number; maxAbsDiff: number };
@@ -197,6 +212,36 @@ export async function measureFreshness(o: {
     close();
 
     const closed = [...windows.values()].filter((w) => isTracked(w) && w.closedAt !== undefined);
+    const breakdown = await (async (): Promise<FreshnessBreakdown | undefined> => {
+      const readable = closed.filter((w) => w.pipelineAt !== undefined);
+      if (readable.length === 0) return undefined;
+      const starts = readable.map((w) => w.start);
+      const writes = await server.request<WindowWrite[]>({
+        kind: 'window-writes',
+        services: [...new Set(readable.map((w) => w.service))],
+        from: Math.min(...starts),
+        to: Math.max(...starts) + MINUTE,
+      } satisfies ServerRequest);
+      const lastWrite = new Map(writes.map((x) => [`${x.service}|${x.region}|${x.start}`, x.lastWrittenAt]));
+      // written_at is the wall clock; the marks above are performance.now() of this process.
+      const wall = (t: number) => performance.timeOrigin + t;
+      const stored: number[] = [];
+      const read: number[] = [];
+      let storedBeforeClose = 0;
+      for (const w of readable) {
+        const at = lastWrite.get(`${w.service}|${w.region}|${w.start}`);
+        if (at === undefined || w.closedAt === undefined || w.pipelineAt === undefined) continue;
+        if (at < wall(w.closedAt)) storedBeforeClose += 1;
+        stored.push(Math.max(0, at - wall(w.closedAt)));
+        read.push(Math.max(0, wall(w.pipelineAt) - Math.max(at, wall(w.closedAt))));
+      }
+      return {
+        windows: stored.length,
+        stored: { p50Ms: percentile(stored, 50), p99Ms: percentile(stored, 99) },
+        read: { p50Ms: percentile(read, 50), p99Ms: percentile(read, 99) },
+        storedBeforeClose,
+      };
+    })().catch(() => undefined);
     const figures = (at: (w: WindowState) => number | undefined): FreshnessFigures => {
       const delays = closed.flatMap((w) => {
         const t = at(w);
@@ -214,6 +259,7 @@ export async function measureFreshness(o: {
     return {
       client: o.client,
       pipeline: figures((w) => w.pipelineAt),
+      ...(breakdown ? { breakdown } : {}),
       alternative: figures((w) => w.alternativeAt),
       ingestLatency: { p50Ms: percentile(ingestLatency, 50), p99Ms: percentile(ingestLatency, 99) },
       csiAgreement: {

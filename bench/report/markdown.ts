@@ -296,6 +296,12 @@ function freshnessSection(r: BenchReport): string[] {
       ],
     ),
     '',
+    ...(f.breakdown
+      ? [
+          `Where the pipeline's time goes (${n0(f.breakdown.windows)} windows): from close to the window's last row stored in ClickHouse (the closing event through Kafka to the aggregator, the watermark, the flush and its inserts; \`written_at\`) p50 ${ms(f.breakdown.stored.p50Ms)}, p99 ${ms(f.breakdown.stored.p99Ms)}; from stored to readable through the API p50 ${ms(f.breakdown.read.p50Ms)}, p99 ${ms(f.breakdown.read.p99Ms)}${f.breakdown.storedBeforeClose > 0 ? `; ${n0(f.breakdown.storedBeforeClose)} windows had their final counts stored by a checkpoint before they closed` : ''}.`,
+          '',
+        ]
+      : []),
     `Ingest request latency meanwhile: p50 ${ms(f.ingestLatency.p50Ms)}, p99 ${ms(f.ingestLatency.p99Ms)}. CSI of the same windows, pipeline vs alternative: largest difference ${n2(f.csiAgreement.maxAbsDiff)} points over ${f.csiAgreement.compared} windows (the pipeline's percentiles are 1 % sketches). With events in real time, a window closes ${s.outOfOrdernessMs / 1000} s after its end, so a reader sees its CSI about ${s.outOfOrdernessMs / 1000} s + the figures above after the minute ends.`,
   ];
 }

@@ -18,7 +18,20 @@ export interface ServerInfo {
   pid: number;
 }
 
-export type ServerRequest = { kind: 'cpu' } | { kind: 'profile-start' } | { kind: 'profile-stop' } | { kind: 'memory' };
+export type ServerRequest =
+  | { kind: 'cpu' }
+  | { kind: 'profile-start' }
+  | { kind: 'profile-stop' }
+  | { kind: 'memory' }
+  | { kind: 'window-writes'; services: string[]; from: number; to: number };
+
+/** Per (service, region, minute) window, when its last row (of any family) was written: `written_at`, the store's wall clock. */
+export interface WindowWrite {
+  service: string;
+  region: string;
+  start: number;
+  lastWrittenAt: number;
+}
 
 export async function run(
   p: { brokers: string; client: KafkaClientKind; roles: Role[]; env?: Record<string, string> },
@@ -44,6 +57,22 @@ export async function run(
       case 'profile-start':
         profiling = await startProfile();
         return null;
+      case 'window-writes': {
+        const t = (name: string) => pipeline.store.table(name);
+        const where =
+          'service IN {services:Array(String)} AND window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})';
+        const rows = await pipeline.store.query<{ service: string; region: string; ws: string; last: string }>(
+          `SELECT service, region, toString(toUnixTimestamp64Milli(window_start)) AS ws, toString(toUnixTimestamp64Milli(max(written_at))) AS last
+           FROM (SELECT service, region, window_start, written_at FROM ${t('probe_kpi_1m')} WHERE ${where}
+                 UNION ALL
+                 SELECT service, region, window_start, written_at FROM ${t('kpi_1m')} WHERE ${where})
+           GROUP BY service, region, window_start`,
+          { services: request.services, from: request.from, to: request.to },
+        );
+        return rows.map(
+          (r): WindowWrite => ({ service: r.service, region: r.region, start: Number(r.ws), lastWrittenAt: Number(r.last) }),
+        );
+      }
       case 'profile-stop': {
         const summary = await profiling?.stop();
         profiling = undefined;

@@ -131,6 +131,9 @@ export class Aggregator {
       // History replays arrive in file order, not wall-clock order: their windows stay
       // open until the file's own clock (or the partition going idle) closes them.
       outOfOrdernessFor: (pid) => (backfill.has(parsePartitionId(pid).topic) ? o.windows.backfillOutOfOrdernessMs : undefined),
+      // …and a pause in a replay (longer than the idle time) closes its windows without
+      // making the rest of the file late.
+      replayPartition: (pid) => backfill.has(parsePartitionId(pid).topic),
     });
     for (const binding of this.bindings) {
       this.engine.register(binding.family);
@@ -248,14 +251,14 @@ export class Aggregator {
           i === 0 ? rawEventRow(source, windowed) : undefined,
         );
         if (i === 0) this.count(source, outcome);
-        if (i === 0 && outcome === 'too_late') this.pendingLate.push(this.lateRow(source, windowed, pid, wallNow));
+        if (i === 0 && outcome === 'too_late') this.pendingLate.push(this.lateRow(source, windowed));
       });
     }
     await this.flush(false);
   }
 
-  private lateRow(source: string, record: WindowedRecord, pid: string, wallNow: number): LateRow {
-    const watermark = this.engine.watermark(pid, wallNow);
+  private lateRow(source: string, record: WindowedRecord): LateRow {
+    const watermark = this.engine.tooLateWatermark;
     return {
       source,
       event_id: record.eventId,

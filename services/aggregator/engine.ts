@@ -9,7 +9,10 @@ import { IdSet } from './id-set.ts';
  * 1. Every consumed message belongs to a "partition id" (`topic:partition`). Its event
  *    time moves that partition's watermark to `max event time − outOfOrderness`. A
  *    partition quiet for `idlePartitionMs` of wall clock advances to
- *    `wall clock − outOfOrderness`, so quiet sources do not hold windows open.
+ *    `wall clock − outOfOrderness`, so quiet sources do not hold windows open. A replay
+ *    partition (history: `replayPartition`) going quiet closes its windows that way too,
+ *    but its next event is judged late by the replay's own clock only: a replay that
+ *    pauses (a 429, a second file) goes on counting.
  * 2. An event lands in the window `[floor(t / size) · size, + size)` of its key. The
  *    window remembers which partitions fed it and, per partition, the smallest offset
  *    not yet written (`firstUnwrittenOffset`).
@@ -72,6 +75,12 @@ export interface EngineOptions {
   outOfOrdernessMs: number;
   /** A different bound for some partitions (history replays follow their file, not the wall clock). */
   outOfOrdernessFor?: (partition: string) => number | undefined;
+  /**
+   * Partitions carrying history (backfill topics). Idle, they close their windows like any
+   * partition, but whether an event is too late follows their events only, never the wall
+   * clock: every event of a replay is older than the wall clock minus the lateness.
+   */
+  replayPartition?: (partition: string) => boolean;
   allowedLatenessMs: number;
   idlePartitionMs: number;
 }
@@ -105,6 +114,7 @@ export class WindowEngine {
   private readonly windows = new Map<string, WindowEntry>();
   private readonly partitions = new Map<string, PartitionClock>();
   private lastVersion = 0;
+  private lastTooLateWatermark = Number.NaN;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -136,12 +146,29 @@ export class WindowEngine {
   watermark(partition: string, wallNow: number): number {
     const clock = this.partitions.get(partition);
     if (!clock) return Number.NEGATIVE_INFINITY;
-    const bound = this.options.outOfOrdernessFor?.(partition) ?? this.options.outOfOrdernessMs;
-    const byEvents = clock.maxEventTime - bound;
+    const byEvents = this.watermarkByEvents(partition, clock);
     if (wallNow - clock.lastActivityWall >= this.options.idlePartitionMs) {
       return Math.max(byEvents, wallNow - this.options.outOfOrdernessMs);
     }
     return byEvents;
+  }
+
+  /** The watermark an event is judged late against: a replay partition's ignores the wall clock (see `replayPartition`). */
+  lateWatermark(partition: string, wallNow: number): number {
+    const clock = this.partitions.get(partition);
+    if (!clock) return Number.NEGATIVE_INFINITY;
+    return this.options.replayPartition?.(partition)
+      ? this.watermarkByEvents(partition, clock)
+      : this.watermark(partition, wallNow);
+  }
+
+  /** The watermark the last `too_late` verdict was judged against (the event itself has moved the partition's since). */
+  get tooLateWatermark(): number {
+    return this.lastTooLateWatermark;
+  }
+
+  private watermarkByEvents(partition: string, clock: PartitionClock): number {
+    return clock.maxEventTime - (this.options.outOfOrdernessFor?.(partition) ?? this.options.outOfOrdernessMs);
   }
 
   /** Adds one event. The watermark moves only after the event is placed, so it never makes itself late. */
@@ -168,7 +195,9 @@ export class WindowEngine {
       this.touch(clock, eventTime, offset, wallNow);
       return 'already_counted';
     }
-    if (windowEnd + this.options.allowedLatenessMs <= watermark) {
+    const lateBound = this.lateWatermark(partition, wallNow);
+    if (windowEnd + this.options.allowedLatenessMs <= lateBound) {
+      this.lastTooLateWatermark = lateBound;
       this.touch(clock, eventTime, offset, wallNow);
       return 'too_late';
     }

@@ -125,4 +125,31 @@ describe('WindowEngine', () => {
     e.markWritten(e.due(T0, true), [2], T0);
     expect(e.commitSafeOffsets().get('m:0')).toBe(6);
   });
+  it('a replay that pauses past the idle time has its windows written, and its next event counted, not late', () => {
+    const YEAR = 366 * 86_400_000;
+    const replay = (pid: string) => pid.startsWith('backfill:');
+    const e = engine({ outOfOrdernessFor: (pid) => (replay(pid) ? YEAR : undefined), replayPartition: replay });
+    // History from a year before the wall clock: a file replayed into the backfill topic.
+    const H = T0 - 365 * 86_400_000;
+    let wall = T0;
+    expect(e.add('sum', 'k', H + 1000, 'backfill:0', 0, 1, wall)).toBe('counted');
+    expect(e.add('sum', 'k', H + MIN + 1000, 'backfill:0', 1, 2, wall)).toBe('counted');
+    expect(e.due(wall)).toEqual([]); // the file's own clock never closes a year-old window
+    // The sender pauses (ingest said 429): idle, the partition closes its windows.
+    wall += 10_000;
+    const closed = e.due(wall);
+    expect(totals(closed)).toEqual([
+      ['k', H - T0, 1],
+      ['k', H + MIN - T0, 2],
+    ]);
+    e.markWritten(closed, [e.nextVersion(wall), e.nextVersion(wall)], wall);
+    // The replay resumes with the rest of the same minutes: counted into them again.
+    expect(e.add('sum', 'k', H + 2000, 'backfill:0', 2, 4, wall)).toBe('late_update');
+    expect(e.add('sum', 'k', H + 3000, 'backfill:0', 3, 8, wall)).toBe('late_update');
+    expect(totals(e.due(wall + 10_000))).toEqual([['k', H - T0, 13]]);
+    // A live partition idle as long: an event as old is too late, judged against the wall clock.
+    e.add('sum', 'k', T0, 'live:0', 0, 1, T0);
+    expect(e.add('sum', 'k', H + 4000, 'live:0', 1, 16, wall)).toBe('too_late');
+    expect(e.tooLateWatermark).toBe(wall - 5000);
+  });
 });

@@ -186,7 +186,7 @@ export const SETTINGS = {
   CXV_BACKFILL_OUT_OF_ORDERNESS_MS: {
     schema: intIn(0, 366 * 86_400_000),
     default: String(366 * 86_400_000),
-    doc: 'Out-of-orderness allowed on history replays (backfill topics): their windows close when the replay goes idle.',
+    doc: 'Out-of-orderness allowed on history replays (backfill topics): their windows close when the replay goes idle, and a replay that resumes after a pause keeps counting (lateness there follows the event times of the replay).',
   },
   CXV_RAW_RETENTION_DAYS: {
     schema: intIn(1, 36_500),
