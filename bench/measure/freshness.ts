@@ -41,6 +41,8 @@ export interface FreshnessBreakdown {
   windows: number;
   stored: { p50Ms: number; p99Ms: number };
   read: { p50Ms: number; p99Ms: number };
+  /** One GET /api/v1/csi, asked while windows were pending (the poll sends one per pending window at a time). */
+  csiAnswer: { p50Ms: number; p99Ms: number; requests: number };
   /** Windows whose last row was written before they closed (a checkpoint already held their final counts). */
   storedBeforeClose: number;
 }
@@ -162,10 +164,14 @@ export async function measureFreshness(o: {
       generating = false;
     })();
 
+    /** How long the pipeline's API took to answer the CSI reads above (while windows were pending). */
+    const csiAnswerMs: number[] = [];
     const pollPipeline = async (w: WindowState) => {
       const range = `service=${w.service}&region=${w.region}&from=${w.start}&to=${w.start + MINUTE}&step=1m`;
+      const askedAt = performance.now();
       const csi = (await (await fetch(`${info.url}/api/v1/csi?${range}`)).json()) as { buckets?: Array<{ csi: number | null }> };
       const at = performance.now();
+      csiAnswerMs.push(at - askedAt);
       const bucket = csi.buckets?.[0];
       if (!bucket || bucket.csi === null) return;
       const availability = (await (await fetch(`${info.url}/api/v1/availability?${range}`)).json()) as {
@@ -239,6 +245,7 @@ export async function measureFreshness(o: {
         windows: stored.length,
         stored: { p50Ms: percentile(stored, 50), p99Ms: percentile(stored, 99) },
         read: { p50Ms: percentile(read, 50), p99Ms: percentile(read, 99) },
+        csiAnswer: { p50Ms: percentile(csiAnswerMs, 50), p99Ms: percentile(csiAnswerMs, 99), requests: csiAnswerMs.length },
         storedBeforeClose,
       };
     })().catch(() => undefined);

@@ -298,7 +298,7 @@ function freshnessSection(r: BenchReport): string[] {
     '',
     ...(f.breakdown
       ? [
-          `Where the pipeline's time goes (${n0(f.breakdown.windows)} windows): from close to the window's last row stored in ClickHouse (the closing event through Kafka to the aggregator, the watermark, the flush and its inserts; \`written_at\`) p50 ${ms(f.breakdown.stored.p50Ms)}, p99 ${ms(f.breakdown.stored.p99Ms)}; from stored to readable through the API p50 ${ms(f.breakdown.read.p50Ms)}, p99 ${ms(f.breakdown.read.p99Ms)}${f.breakdown.storedBeforeClose > 0 ? `; ${n0(f.breakdown.storedBeforeClose)} windows had their final counts stored by a checkpoint before they closed` : ''}.`,
+          `Where the pipeline's time goes (${n0(f.breakdown.windows)} windows): from close to the window's last row stored in ClickHouse (the closing event through Kafka to the aggregator, the watermark, the flush and its inserts; \`written_at\`) p50 ${ms(f.breakdown.stored.p50Ms)}, p99 ${ms(f.breakdown.stored.p99Ms)}; from stored to readable through the API p50 ${ms(f.breakdown.read.p50Ms)}, p99 ${ms(f.breakdown.read.p99Ms)}, one \`GET /api/v1/csi\` taking p50 ${ms(f.breakdown.csiAnswer.p50Ms)}, p99 ${ms(f.breakdown.csiAnswer.p99Ms)} (${n0(f.breakdown.csiAnswer.requests)} reads)${f.breakdown.storedBeforeClose > 0 ? `; ${n0(f.breakdown.storedBeforeClose)} windows had their final counts stored by a checkpoint before they closed` : ''}.`,
           '',
         ]
       : []),

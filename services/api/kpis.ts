@@ -42,7 +42,11 @@ const MINUTE = 60_000;
 const SURGE_HISTORY_MINUTES = 60;
 const SURGE_GAP_CAP = 200;
 
-function where(f: KpiFilter, params: Record<string, unknown>, options: { segment: boolean; keys?: KeyFilter }): string {
+function where(
+  f: KpiFilter,
+  params: Record<string, unknown>,
+  options: { segment: boolean; keys?: KeyFilter; segments?: readonly string[] },
+): string {
   params.services = f.services;
   params.anyService = f.services.length === 0 ? 1 : 0;
   params.region = f.region ?? '';
@@ -55,6 +59,10 @@ function where(f: KpiFilter, params: Record<string, unknown>, options: { segment
     options.segment ? '({anySegment:UInt8} = 1 OR segment = {segment:String})' : '1',
     'window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})',
   ];
+  if (options.segments) {
+    params.segmentList = options.segments;
+    clauses.push('has({segmentList:Array(String)}, segment)');
+  }
   if (options.keys) {
     params.keyServices = options.keys.map((k) => k.service);
     params.keyRegions = options.keys.map((k) => k.region);
@@ -69,11 +77,45 @@ function where(f: KpiFilter, params: Record<string, unknown>, options: { segment
 
 type KeyFilter = ReadonlyArray<{ service: string; region: string }>;
 
+/**
+ * How one read splits its buckets: everything the filter selects together, per
+ * (service, region) key, or per segment (probe_kpi_1m has no segment, so per-segment
+ * buckets carry no Availability, as with a segment filter).
+ */
+type Grouping = { by: 'none' } | { by: 'key'; keys: KeyFilter } | { by: 'segment'; segments: readonly string[] };
+
+interface GroupRow {
+  service?: string;
+  region?: string;
+  segment?: string;
+}
+
+const groupColumns = (g: Grouping): string => (g.by === 'key' ? 'service, region, ' : g.by === 'segment' ? 'segment, ' : '');
+const groupIdOf =
+  (g: Grouping) =>
+  (row: GroupRow): string =>
+    g.by === 'key' ? kpiKeyId(row.service ?? '', row.region ?? '') : g.by === 'segment' ? (row.segment ?? '') : '';
+const groupWhere = (g: Grouping) => (g.by === 'key' ? { keys: g.keys } : g.by === 'segment' ? { segments: g.segments } : {});
+
 /** The id of a (service, region) in the maps readKpiBucketsByKey returns. */
 export const kpiKeyId = (service: string, region: string): string => `${service}\u0000${region}`;
 
 export async function readKpiBuckets(store: Store, f: KpiFilter): Promise<KpiBucket[]> {
-  return (await readBuckets(store, f, undefined)).get('') ?? [];
+  return (await readBuckets(store, f, { by: 'none' })).get('') ?? [];
+}
+
+/**
+ * The buckets of each of `segments` under one filter (without a segment of its own), in
+ * as many queries as one read: the same as reading each segment on its own, without a
+ * round of queries per segment (chDB runs them one after another).
+ */
+export async function readKpiBucketsBySegment(
+  store: Store,
+  f: Omit<KpiFilter, 'segment'>,
+  segments: readonly string[],
+): Promise<Map<string, KpiBucket[]>> {
+  if (segments.length === 0) return new Map();
+  return readBuckets(store, { ...f, segment: undefined }, { by: 'segment', segments });
 }
 
 /**
@@ -89,41 +131,39 @@ export async function readKpiBucketsByKey(
   return readBuckets(
     store,
     { services: [], region: undefined, segment: undefined, from: f.from, to: f.to, stepSec: f.stepSec },
-    f.keys,
+    { by: 'key', keys: f.keys },
   );
 }
 
-/** Buckets per key id ('' for everything the filter selects when `keys` is not given). */
-async function readBuckets(store: Store, f: KpiFilter, keys: KeyFilter | undefined): Promise<Map<string, KpiBucket[]>> {
+/** Buckets per group id: kpiKeyId per key, the segment per segment, '' for everything the filter selects. */
+async function readBuckets(store: Store, f: KpiFilter, grouping: Grouping): Promise<Map<string, KpiBucket[]>> {
   const stepMs = f.stepSec * 1000;
-  const byKey = keys !== undefined;
-  const keyColumns = byKey ? 'service, region, ' : '';
-  const idOf = (row: { service?: string; region?: string }) => (byKey ? kpiKeyId(row.service ?? '', row.region ?? '') : '');
+  const keyColumns = groupColumns(grouping);
+  const idOf = groupIdOf(grouping);
   const params: Record<string, unknown> = { from: f.from, to: f.to, stepMs };
-  const families = await store.query<{
-    service?: string;
-    region?: string;
-    family: string;
-    bucket: string;
-    sums: Record<string, number>;
-  }>(
+  const families = await store.query<
+    GroupRow & {
+      family: string;
+      bucket: string;
+      sums: Record<string, number>;
+    }
+  >(
     `SELECT ${keyColumns}family, intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket, sumMap(sums) AS sums
-     FROM ${store.table('kpi_1m')} FINAL WHERE ${where(f, params, { segment: true, ...(keys ? { keys } : {}) })}
+     FROM ${store.table('kpi_1m')} FINAL WHERE ${where(f, params, { segment: true, ...groupWhere(grouping) })}
      GROUP BY ${keyColumns}family, bucket ORDER BY bucket`,
     params,
   );
   // Availability and Serviceability come from probe_kpi_1m, which keeps the maintenance
   // split up to date; it has no segment, so a segment filter leaves them out.
   const availabilityParams: Record<string, unknown> = { from: f.from, to: f.to, stepMs };
-  const availabilityWhere = where(f, availabilityParams, { segment: false, ...(keys ? { keys } : {}) });
   const availability =
-    f.segment === undefined
+    f.segment === undefined && grouping.by !== 'segment'
       ? await store.query<Record<string, string>>(
           `SELECT ${keyColumns}intDiv(toUnixTimestamp64Milli(window_start), {stepMs:Int64}) * {stepMs:Int64} AS bucket,
                   sum(attempts) AS attempts, sum(successes) AS successes,
                   sum(planned_attempts) AS plannedAttempts, sum(planned_successes) AS plannedSuccesses,
                   sum(retro_attempts) AS retroAttempts, sum(retro_successes) AS retroSuccesses
-           FROM ${store.table('probe_kpi_1m')} FINAL WHERE ${availabilityWhere}
+           FROM ${store.table('probe_kpi_1m')} FINAL WHERE ${where(f, availabilityParams, { segment: false, ...groupWhere(grouping) })}
            GROUP BY ${keyColumns}bucket ORDER BY bucket`,
           availabilityParams,
         )
@@ -177,7 +217,7 @@ async function readBuckets(store: Store, f: KpiFilter, keys: KeyFilter | undefin
     probe.availability = counts;
     b.accumulators.probe = probe;
   }
-  await addSocialSurge(store, f, keys, buckets, idOf);
+  await addSocialSurge(store, f, grouping, buckets);
   const out = new Map<string, KpiBucket[]>();
   for (const [id, ofKey] of buckets)
     out.set(
@@ -191,16 +231,16 @@ async function readBuckets(store: Store, f: KpiFilter, keys: KeyFilter | undefin
 async function addSocialSurge(
   store: Store,
   f: KpiFilter,
-  keys: KeyFilter | undefined,
+  grouping: Grouping,
   buckets: Map<string, Map<number, KpiBucket>>,
-  idOf: (row: { service?: string; region?: string }) => string,
 ): Promise<void> {
   const start = Math.floor(f.from / MINUTE) * MINUTE - SURGE_HISTORY_MINUTES * MINUTE;
   const params: Record<string, unknown> = { from: start, to: f.to };
-  const keyColumns = keys ? 'service, region, ' : '';
-  const rows = await store.query<{ service?: string; region?: string; minute: string; mentions: string }>(
+  const keyColumns = groupColumns(grouping);
+  const idOf = groupIdOf(grouping);
+  const rows = await store.query<GroupRow & { minute: string; mentions: string }>(
     `SELECT ${keyColumns}toUnixTimestamp64Milli(window_start) AS minute, sum(sums['mentions']) AS mentions
-     FROM ${store.table('kpi_1m')} FINAL WHERE family = 'social' AND ${where({ ...f, from: start }, params, { segment: true, ...(keys ? { keys } : {}) })}
+     FROM ${store.table('kpi_1m')} FINAL WHERE family = 'social' AND ${where({ ...f, from: start }, params, { segment: true, ...groupWhere(grouping) })}
      GROUP BY ${keyColumns}minute ORDER BY ${keyColumns}minute`,
     params,
   );

@@ -8,7 +8,7 @@ import { scoreValueWeightedCsi } from '../model/segments.ts';
 import type { CxModel } from '../model/types.ts';
 import type { Store } from '../shared/store/store.ts';
 import { HttpError } from './errors.ts';
-import { type KpiBucket, type KpiFilter, kpiValues, readKpiBuckets } from './kpis.ts';
+import { type KpiBucket, type KpiFilter, kpiValues, readKpiBuckets, readKpiBucketsBySegment } from './kpis.ts';
 import { checkRange, instant, step } from './time-params.ts';
 
 /**
@@ -122,10 +122,12 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
       const f = filterOf(q, model);
       const buckets = await readKpiBuckets(deps.store, f);
       const segments = Object.keys(model.segments);
-      const bySegment =
-        q.segment === undefined && segments.length > 0
-          ? await Promise.all(segments.map(async (s) => [s, await readKpiBuckets(deps.store, { ...f, segment: s })] as const))
-          : [];
+      // Every segment's buckets in one read, kept in the model's segment order.
+      const segmentBuckets = q.segment === undefined ? await readKpiBucketsBySegment(deps.store, f, segments) : new Map();
+      const bySegment = segments.flatMap((s) => {
+        const list = segmentBuckets.get(s);
+        return list ? [[s, list] as const] : [];
+      });
       return {
         modelVersion: model.version,
         modelHash: model.hash,

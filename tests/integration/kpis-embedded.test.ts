@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiMaterializer } from '../../services/aggregator/csi-materializer.ts';
+import { readKpiBuckets, readKpiBucketsBySegment } from '../../services/api/kpis.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { contact, social, survey } from '../support/events.ts';
@@ -177,5 +178,59 @@ describe('KPIs, KQIs and CSI from contact, survey and social events', () => {
     );
     expect(versions.map((v) => Number(v.model_version))).toEqual([current.version, next.version]);
     expect(Number(versions[1]?.n)).toBe(rows);
+  });
+  it('reads every segment at once, each as a read of that segment alone, and weighs the CSI by segment value', async () => {
+    const north = { region: 'north' };
+    const events = {
+      contact: [
+        { ...contact('vs-c1', at(5, 1), { waitSec: 10, abandoned: false, handleSec: 100, resolved: true }), ...north },
+        { ...contact('vs-c2', at(5, 2), { waitSec: 90, abandoned: true }), ...north },
+        {
+          ...contact('vs-c3', at(5, 3), { waitSec: 5, abandoned: false, handleSec: 60, resolved: true }),
+          ...north,
+          segment: 'vip',
+        },
+        { ...contact('vs-c4', at(6, 3), { waitSec: 200, abandoned: true }), ...north, segment: 'wholesale' },
+      ],
+      survey: [
+        { ...survey('vs-s1', at(5, 10), 'nps', 10), ...north, segment: 'vip' },
+        { ...survey('vs-s2', at(5, 11), 'nps', 2), ...north, segment: 'consumer' },
+        { ...survey('vs-s3', at(6, 11), 'csat', 4), ...north, segment: 'vip' },
+      ],
+      social: [
+        { ...social('vs-m1', at(5, 20), -0.5), ...north, segment: 'consumer' },
+        { ...social('vs-m2', at(5, 21), 0.5), ...north, segment: 'vip' },
+      ],
+    };
+    // Three hours old, past the live lateness once the earlier tests moved the watermark: history.
+    for (const [source, list] of Object.entries(events)) {
+      expect((await postJson(`${pipeline.url}/api/v1/events/${source}?backfill=true`, list)).status).toBe(200);
+    }
+    const f = { services: ['broadband'], region: 'north', from: H0, to: H0 + 3_600_000, stepSec: 60 };
+    const segments = ['consumer', 'business', 'vip'];
+    const together = await eventually('the segments of broadband / north to land', async () => {
+      const m = await readKpiBucketsBySegment(pipeline.store, f, segments);
+      const mentions = [...m.values()].flat().reduce((n, b) => n + (b.accumulators.social?.mentions ?? 0), 0);
+      const contacts = [...m.values()].flat().reduce((n, b) => n + (b.accumulators.contact?.received ?? 0), 0);
+      return mentions === 2 && contacts === 3 ? m : undefined;
+    });
+    // 'wholesale' is not a model segment, and 'business' has no data: neither is read.
+    expect([...together.keys()].sort()).toEqual(['consumer', 'vip']);
+    for (const segment of segments) {
+      expect(together.get(segment) ?? [], segment).toEqual(await readKpiBuckets(pipeline.store, { ...f, segment }));
+    }
+    // Through the API: the value-weighted CSI is (1 · CSI_consumer + 5 · CSI_vip) / 6 at minute 5.
+    const minute5 = `service=broadband&region=north&from=${at(5)}&to=${at(6)}&step=1m`;
+    const csiOf = async (extra: string) =>
+      (
+        await getJson<{ buckets: Array<{ csi: number | null; valueWeighted: { csi: number | null } | null }> }>(
+          `${pipeline.url}/api/v1/csi?${minute5}${extra}`,
+        )
+      ).body.buckets[0];
+    const consumer = (await csiOf('&segment=consumer'))?.csi;
+    const vip = (await csiOf('&segment=vip'))?.csi;
+    expect(typeof consumer).toBe('number');
+    expect(typeof vip).toBe('number');
+    expect((await csiOf(''))?.valueWeighted?.csi).toBeCloseTo((1 * (consumer ?? 0) + 5 * (vip ?? 0)) / 6, 9);
   });
 });
