@@ -89,6 +89,9 @@ interface PartitionClock {
   maxEventTime: number;
   lastActivityWall: number;
   lastConsumedOffset: number;
+  /** Resolved once per partition: its out-of-orderness bound, and whether it carries a replay. */
+  outOfOrdernessMs: number;
+  replay: boolean;
 }
 
 export const windowStartOf = (eventTime: number, sizeMs: number): number => Math.floor(eventTime / sizeMs) * sizeMs;
@@ -136,7 +139,13 @@ export class WindowEngine {
   private clock(partition: string, wallNow: number): PartitionClock {
     let clock = this.partitions.get(partition);
     if (!clock) {
-      clock = { maxEventTime: Number.NEGATIVE_INFINITY, lastActivityWall: wallNow, lastConsumedOffset: -1 };
+      clock = {
+        maxEventTime: Number.NEGATIVE_INFINITY,
+        lastActivityWall: wallNow,
+        lastConsumedOffset: -1,
+        outOfOrdernessMs: this.options.outOfOrdernessFor?.(partition) ?? this.options.outOfOrdernessMs,
+        replay: this.options.replayPartition?.(partition) ?? false,
+      };
       this.partitions.set(partition, clock);
     }
     return clock;
@@ -145,30 +154,20 @@ export class WindowEngine {
   /** The partition's watermark: event time before which it has (probably) delivered everything. */
   watermark(partition: string, wallNow: number): number {
     const clock = this.partitions.get(partition);
-    if (!clock) return Number.NEGATIVE_INFINITY;
-    const byEvents = this.watermarkByEvents(partition, clock);
+    return clock ? this.clockWatermark(clock, wallNow) : Number.NEGATIVE_INFINITY;
+  }
+
+  private clockWatermark(clock: PartitionClock, wallNow: number): number {
+    const byEvents = clock.maxEventTime - clock.outOfOrdernessMs;
     if (wallNow - clock.lastActivityWall >= this.options.idlePartitionMs) {
       return Math.max(byEvents, wallNow - this.options.outOfOrdernessMs);
     }
     return byEvents;
   }
 
-  /** The watermark an event is judged late against: a replay partition's ignores the wall clock (see `replayPartition`). */
-  lateWatermark(partition: string, wallNow: number): number {
-    const clock = this.partitions.get(partition);
-    if (!clock) return Number.NEGATIVE_INFINITY;
-    return this.options.replayPartition?.(partition)
-      ? this.watermarkByEvents(partition, clock)
-      : this.watermark(partition, wallNow);
-  }
-
   /** The watermark the last `too_late` verdict was judged against (the event itself has moved the partition's since). */
   get tooLateWatermark(): number {
     return this.lastTooLateWatermark;
-  }
-
-  private watermarkByEvents(partition: string, clock: PartitionClock): number {
-    return clock.maxEventTime - (this.options.outOfOrdernessFor?.(partition) ?? this.options.outOfOrdernessMs);
   }
 
   /** Adds one event. The watermark moves only after the event is placed, so it never makes itself late. */
@@ -190,12 +189,13 @@ export class WindowEngine {
     const windowEnd = windowStart + this.options.windowSizeMs;
     const id = WindowEngine.id(familyName, key, windowStart);
     let entry = this.windows.get(id);
-    const watermark = this.watermark(partition, wallNow);
+    const watermark = this.clockWatermark(clock, wallNow);
     if (entry?.countedUpTo.has(partition) && offset <= (entry.countedUpTo.get(partition) ?? -1)) {
       this.touch(clock, eventTime, offset, wallNow);
       return 'already_counted';
     }
-    const lateBound = this.lateWatermark(partition, wallNow);
+    // A replay partition is judged by its own events only (see `replayPartition`).
+    const lateBound = clock.replay ? clock.maxEventTime - clock.outOfOrdernessMs : watermark;
     if (windowEnd + this.options.allowedLatenessMs <= lateBound) {
       this.lastTooLateWatermark = lateBound;
       this.touch(clock, eventTime, offset, wallNow);

@@ -123,7 +123,8 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
       const buckets = await readKpiBuckets(deps.store, f);
       const segments = Object.keys(model.segments);
       // Every segment's buckets in one read, kept in the model's segment order.
-      const segmentBuckets = q.segment === undefined ? await readKpiBucketsBySegment(deps.store, f, segments) : new Map();
+      const segmentBuckets =
+        q.segment === undefined ? await readKpiBucketsBySegment(deps.store, f, segments) : new Map<string, KpiBucket[]>();
       const bySegment = segments.flatMap((s) => {
         const list = segmentBuckets.get(s);
         return list ? [[s, list] as const] : [];
