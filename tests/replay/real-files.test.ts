@@ -7,15 +7,15 @@ import { loadMapping } from '../../services/replay/mapping/schema.ts';
 import { mappingProblems } from '../../services/replay/resolve.ts';
 import { timestamp } from '../../services/shared/sources/common.ts';
 import { getSource } from '../../services/shared/sources/registry.ts';
+import { type RealFile, realFilePath, runsWithRealFile } from '../support/real-data.ts';
 
 /**
- * The four real files through their mappings. Every row is accounted for, and facts
+ * The four real files (tests/support/real-data.ts says where each is) through their mappings. Every row is accounted for, and facts
  * computed here from the raw file — with this test's own small CSV reader, not the
  * product's — match the mapped events.
  */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const REAL = path.resolve(repoRoot, '../shared/data/real');
 const MAPPINGS = path.join(repoRoot, 'schemas/mappings');
 
 /** RFC 4180, minimal: quotes, doubled quotes, CRLF. Returns header-keyed records. */
@@ -55,11 +55,11 @@ interface Mapped {
   rejected: Record<string, number>;
 }
 
-async function mapWhole(file: string, mapping: string): Promise<Mapped> {
+async function mapWhole(file: RealFile, mapping: string): Promise<Mapped> {
   const m = loadMapping(path.join(MAPPINGS, mapping));
   expect(mappingProblems(m, getSource(m.source) ?? expect.fail(`no source ${m.source}`))).toEqual([]);
   const rows: MappedRow[] = [];
-  for await (const r of mapFile(path.join(REAL, file), m)) rows.push(r);
+  for await (const r of mapFile(realFilePath(file), m)) rows.push(r);
   const events = rows.flatMap((r) => ('event' in r ? [r.event] : []));
   const rejected: Record<string, number> = {};
   for (const r of rows) if ('rejected' in r) rejected[r.rejected] = (rejected[r.rejected] ?? 0) + 1;
@@ -89,11 +89,11 @@ function ingestIssues(source: string, events: Array<Record<string, unknown>>): s
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const distinct = (xs: unknown[]) => new Set(xs).size;
 
-describe('bank call center → contact', () => {
+describe.runIf(runsWithRealFile('bank-callcenter-1999-08-01.csv'))('bank call center → contact', () => {
   let raw: Array<Record<string, string>>;
   let mapped: Mapped;
   beforeAll(async () => {
-    raw = simpleCsv(readFileSync(path.join(REAL, 'bank-callcenter-1999-08-01.csv'), 'utf8'));
+    raw = simpleCsv(readFileSync(realFilePath('bank-callcenter-1999-08-01.csv'), 'utf8'));
     mapped = await mapWhole('bank-callcenter-1999-08-01.csv', 'bank-callcenter.yaml');
   });
 
@@ -142,7 +142,7 @@ describe('Starlink pings → probe', () => {
   let raw: Array<Record<string, string>>;
   let mapped: Mapped;
   beforeAll(async () => {
-    raw = simpleCsv(readFileSync(path.join(REAL, 'starlink-ping.csv'), 'utf8'));
+    raw = simpleCsv(readFileSync(realFilePath('starlink-ping.csv'), 'utf8'));
     mapped = await mapWhole('starlink-ping.csv', 'starlink-ping.yaml');
   });
 
@@ -178,7 +178,7 @@ describe('retail NPS survey → survey', () => {
   let raw: Array<Record<string, string>>;
   let mapped: Mapped;
   beforeAll(async () => {
-    raw = simpleCsv(readFileSync(path.join(REAL, 'retail-nps-survey.csv'), 'latin1'));
+    raw = simpleCsv(readFileSync(realFilePath('retail-nps-survey.csv'), 'latin1'));
     mapped = await mapWhole('retail-nps-survey.csv', 'retail-nps-survey.yaml');
   });
 
@@ -213,11 +213,11 @@ describe('retail NPS survey → survey', () => {
   });
 });
 
-describe('Comcast complaints → social', () => {
+describe.runIf(runsWithRealFile('comcast-complaints-2015.csv'))('Comcast complaints → social', () => {
   let raw: Array<Record<string, string>>;
   let mapped: Mapped;
   beforeAll(async () => {
-    raw = simpleCsv(readFileSync(path.join(REAL, 'comcast-complaints-2015.csv'), 'utf8').replace(/^\uFEFF/, ''));
+    raw = simpleCsv(readFileSync(realFilePath('comcast-complaints-2015.csv'), 'utf8').replace(/^\uFEFF/, ''));
     mapped = await mapWhole('comcast-complaints-2015.csv', 'comcast-complaints.yaml');
   });
 
