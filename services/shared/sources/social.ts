@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commonFields, name, UNKNOWN } from './common.ts';
-import { SENTIMENT_METHOD, scoreSentiment } from './sentiment.ts';
+import { sentimentOf } from './sentiment.ts';
 import type { SourceDefinition } from './source.ts';
 
 /** One social-media post or mention as posted. Without `sentiment`, it is computed from `text`. */
@@ -43,21 +43,25 @@ export const socialSource: SourceDefinition<SocialInput, SocialRecord> = {
   name: 'social',
   schemaFile: 'social.v1.avsc',
   input: socialInput,
-  toRecord: (e, receivedAt) => ({
-    eventId: e.eventId,
-    ts: e.ts,
-    receivedAt,
-    service: e.service ?? UNKNOWN,
-    region: e.region ?? UNKNOWN,
-    segment: e.segment ?? null,
-    origin: e.origin ?? 'customer',
-    platform: e.platform,
-    text: e.text ?? null,
-    sentiment: e.sentiment ?? scoreSentiment(e.text ?? ''),
-    sentimentMethod: e.sentiment === undefined ? SENTIMENT_METHOD : 'provided',
-    author: e.author ?? null,
-    reach: e.reach ?? null,
-  }),
+  toRecord: (e, receivedAt) => {
+    // Bounded in time for any text the schema accepts (see sentiment.ts); the method says how it was scored.
+    const scored = e.sentiment === undefined ? sentimentOf(e.text ?? '') : { sentiment: e.sentiment, method: 'provided' };
+    return {
+      eventId: e.eventId,
+      ts: e.ts,
+      receivedAt,
+      service: e.service ?? UNKNOWN,
+      region: e.region ?? UNKNOWN,
+      segment: e.segment ?? null,
+      origin: e.origin ?? 'customer',
+      platform: e.platform,
+      text: e.text ?? null,
+      sentiment: scored.sentiment,
+      sentimentMethod: scored.method,
+      author: e.author ?? null,
+      reach: e.reach ?? null,
+    };
+  },
   partitionKey: (r) => `${r.service}|${r.region}`,
   eventTime: (r) => r.ts,
 };
