@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { HttpError } from '../api/errors.ts';
 import type { GoalsContext } from './context.ts';
+import { GoalsError } from './errors.ts';
 import type { Person } from './model.ts';
 
 /**
@@ -34,8 +34,7 @@ export function checkAdminToken(token: string | undefined): string | undefined {
   return hashToken(token);
 }
 
-const unauthenticated = (message: string) =>
-  new HttpError(401, 'UNAUTHENTICATED', message, undefined, { 'www-authenticate': 'Bearer realm="cxvitals-goals"' });
+const unauthenticated = (message: string) => new GoalsError('UNAUTHENTICATED', message);
 
 export class Authenticator {
   private readonly adminHash: Buffer | undefined;
@@ -79,7 +78,7 @@ export class Authenticator {
       return (await this.ctx.entities.create('person', admin, { actorId: ADMIN_ID, action: 'person.bootstrap' })).value;
     } catch (err) {
       // Two first requests at once: the other one created it.
-      if (err instanceof HttpError && err.code === 'ALREADY_EXISTS') return admin;
+      if (err instanceof GoalsError && err.code === 'ALREADY_EXISTS') return admin;
       throw err;
     }
   }
@@ -119,7 +118,7 @@ export class Authenticator {
           { actorId: 'system', action: 'person.bootstrap', comment: 'embedded demo mode' },
         )
         .catch((err: unknown) => {
-          if (!(err instanceof HttpError && err.code === 'ALREADY_EXISTS')) throw err;
+          if (!(err instanceof GoalsError && err.code === 'ALREADY_EXISTS')) throw err;
         });
     }
     // One live demo token at a time: the previous start's token stops working.

@@ -1,5 +1,5 @@
-import { HttpError } from '../api/errors.ts';
 import { deny, type GoalsContext, iso, loadDirectory, requireOpenCycle, requirePerson } from './context.ts';
+import { GoalsError } from './errors.ts';
 import type { GoalEvaluator } from './evaluator.ts';
 import { describeFeed } from './feeds.ts';
 import { isAdmin, managesOrAbove, readDenial } from './hierarchy.ts';
@@ -51,12 +51,11 @@ export class CommitmentService {
     const dir = await loadDirectory(this.ctx);
     const department = dir.departments.get(input.departmentId);
     if (!department)
-      throw new HttpError(400, 'UNKNOWN_DEPARTMENT', `No department "${input.departmentId}".`, [
+      throw new GoalsError('UNKNOWN_DEPARTMENT', `No department "${input.departmentId}".`, [
         { field: 'body.departmentId', message: 'unknown department' },
       ]);
     if (!isAdmin(actor) && !managesOrAbove(dir, actor.id, department.id)) {
-      throw new HttpError(
-        403,
+      throw new GoalsError(
         'FORBIDDEN_WRITE',
         `Only the manager of department "${department.id}" or a manager above may hold its commitment session.`,
       );
@@ -139,14 +138,13 @@ export class CommitmentService {
       { actorId: actor.id, action: 'commitment_session.acknowledge', comment },
       (s) => {
         if (!s.staffIds.includes(actor.id)) {
-          throw new HttpError(
-            403,
+          throw new GoalsError(
             'NOT_IN_SESSION',
             `${actor.id} is not among the staff of commitment session "${id}"; only they acknowledge it.`,
           );
         }
         if (s.acknowledgements.some((a) => a.personId === actor.id)) {
-          throw new HttpError(409, 'ALREADY_ACKNOWLEDGED', `${actor.id} has already acknowledged commitment session "${id}".`);
+          throw new GoalsError('ALREADY_ACKNOWLEDGED', `${actor.id} has already acknowledged commitment session "${id}".`);
         }
         return {
           ...s,

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
-import { HttpError } from '../api/errors.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Store } from '../shared/store/store.ts';
+import { GoalsError, type GoalsErrorCode } from './errors.ts';
 import { warningProblem } from './evaluate.ts';
 import type { FeedRef, MetricFeedReader } from './feeds.ts';
 import type { Denial, Directory } from './hierarchy.ts';
@@ -47,11 +47,11 @@ export const cycleSpan = (c: Pick<Cycle, 'startsAt' | 'endsAt'>): CycleSpan => (
 });
 
 export function deny(denial: Denial | undefined): void {
-  if (denial) throw new HttpError(denial.status, denial.code, denial.message);
+  if (denial) throw new GoalsError(denial.code, denial.message);
 }
 
-export function badRequest(field: string, message: string, code = 'INVALID_REQUEST'): HttpError {
-  return new HttpError(400, code, `Invalid ${field}: ${message}`, [{ field, message }]);
+export function badRequest(field: string, message: string, code: GoalsErrorCode = 'INVALID_REQUEST'): GoalsError {
+  return new GoalsError(code, `Invalid ${field}: ${message}`, [{ field, message }]);
 }
 
 export async function loadDirectory(ctx: GoalsContext): Promise<Directory> {
@@ -76,8 +76,7 @@ export function checkMetric(metric: SuccessMetric, field = 'body.metric'): void 
 
 export function requireOpenCycle(cycle: Cycle): void {
   if (cycle.status !== 'open') {
-    throw new HttpError(
-      409,
+    throw new GoalsError(
       'CYCLE_CLOSED',
       `Cycle "${cycle.id}" is closed${cycle.nextCycleId ? `; its work continues in cycle "${cycle.nextCycleId}"` : ''}. Plan in an open cycle.`,
     );

@@ -1,4 +1,3 @@
-import { HttpError } from '../api/errors.ts';
 import {
   checkMetric,
   cycleSpan,
@@ -10,8 +9,16 @@ import {
   requireOpenCycle,
   requirePerson,
 } from './context.ts';
+import { GoalsError } from './errors.ts';
 import { isAdmin, managesOrAbove, readDenial, uplineManager, verifyDenial, writeDenial } from './hierarchy.ts';
-import { type DeptGoalTransition, EVALUATED, editProblem, TRANSITIONS, transitionProblem } from './lifecycle.ts';
+import {
+  type DeptGoalTransition,
+  EVALUATED,
+  editProblem,
+  TRANSITIONS,
+  type TransitionProblem,
+  transitionProblem,
+} from './lifecycle.ts';
 import type { Action, Cycle, DeptGoal, DeptGoalStatus, Person, Reading, SuccessMetric } from './model.ts';
 import { baselineWindow, evaluationWindow } from './period.ts';
 import { readBaseline } from './planning.ts';
@@ -45,8 +52,8 @@ export async function currentReading(ctx: GoalsContext, metric: SuccessMetric, c
   return readFeed(ctx, metric.feed, window.from, window.to);
 }
 
-function check(problem: { status: number; code: string; message: string } | undefined): void {
-  if (problem) throw new HttpError(problem.status, problem.code, problem.message);
+function check(problem: TransitionProblem | undefined): void {
+  if (problem) throw new GoalsError(problem.code, problem.message);
 }
 
 export class DepartmentGoalService {
@@ -75,7 +82,7 @@ export class DepartmentGoalService {
   async create(actor: Person, input: DeptGoalInput): Promise<Stored<DeptGoal>> {
     const dir = await loadDirectory(this.ctx);
     if (!dir.departments.has(input.departmentId)) {
-      throw new HttpError(400, 'UNKNOWN_DEPARTMENT', `No department "${input.departmentId}".`, [
+      throw new GoalsError('UNKNOWN_DEPARTMENT', `No department "${input.departmentId}".`, [
         { field: 'body.departmentId', message: 'unknown department' },
       ]);
     }
@@ -83,8 +90,7 @@ export class DepartmentGoalService {
     checkMetric(input.metric);
     const orgGoal = (await this.ctx.entities.require('org_goal', input.orgGoalId)).value;
     if (orgGoal.status !== 'active') {
-      throw new HttpError(
-        409,
+      throw new GoalsError(
         'ORG_GOAL_CLOSED',
         `Organisation goal "${orgGoal.id}" is ${orgGoal.status}; tie the department goal to an active one.`,
       );
@@ -145,14 +151,13 @@ export class DepartmentGoalService {
     if (transition === 'submit') deny(writeDenial(dir, actor, goal.departmentId));
     if (transition === 'verify' || transition === 'reject') deny(verifyDenial(dir, actor, goal));
     if (transition === 'activate' && !isAdmin(actor) && !managesOrAbove(dir, actor.id, goal.departmentId)) {
-      throw new HttpError(
-        403,
+      throw new GoalsError(
         'FORBIDDEN_ACTIVATE',
         `Only the manager of department "${goal.departmentId}" or a manager above may activate its goals.`,
       );
     }
     if (transition === 'reject' && !options.comment?.trim()) {
-      throw new HttpError(400, 'COMMENT_REQUIRED', 'A rejection needs a comment saying what to change.', [
+      throw new GoalsError('COMMENT_REQUIRED', 'A rejection needs a comment saying what to change.', [
         { field: 'body.comment', message: 'required when rejecting' },
       ]);
     }
@@ -211,8 +216,7 @@ export class DepartmentGoalService {
     deny(writeDenial(dir, actor, goal.departmentId));
     requirePerson(dir, input.ownerId, 'body.ownerId');
     if (!EVALUATED.includes(goal.status)) {
-      throw new HttpError(
-        409,
+      throw new GoalsError(
         'GOAL_NOT_COMMITTED',
         `Goal "${goalId}" is ${goal.status}: actions are recorded once the up-line manager has verified it (verified or active).`,
       );

@@ -17,7 +17,7 @@ export interface Directory {
   people: ReadonlyMap<string, Person>;
 }
 
-export type Denial = { status: 403; code: string; message: string };
+export type Denial = { code: 'FORBIDDEN_READ' | 'FORBIDDEN_WRITE' | 'SELF_VERIFICATION' | 'NOT_UPLINE_MANAGER'; message: string };
 
 /** Departments above `departmentId`, nearest first (stops on a loop rather than spinning). */
 export function ancestors(dir: Directory, departmentId: string): Department[] {
@@ -69,7 +69,6 @@ export function canWriteDepartment(dir: Directory, person: Person, departmentId:
 export function readDenial(dir: Directory, person: Person, departmentId: string): Denial | undefined {
   if (canReadDepartment(dir, person, departmentId)) return undefined;
   return {
-    status: 403,
     code: 'FORBIDDEN_READ',
     message: `${person.id} may not read the goals of department "${departmentId}": only its members, people in departments below it, its manager and the managers above it may.`,
   };
@@ -78,7 +77,6 @@ export function readDenial(dir: Directory, person: Person, departmentId: string)
 export function writeDenial(dir: Directory, person: Person, departmentId: string): Denial | undefined {
   if (canWriteDepartment(dir, person, departmentId)) return undefined;
   return {
-    status: 403,
     code: 'FORBIDDEN_WRITE',
     message: `${person.id} may not change the goals of department "${departmentId}": only its members, its manager and the managers above it may.`,
   };
@@ -91,7 +89,6 @@ export function verifyDenial(
 ): Denial | undefined {
   if (goal.authorId === person.id || goal.ownerId === person.id) {
     return {
-      status: 403,
       code: 'SELF_VERIFICATION',
       message: `${person.id} ${goal.authorId === person.id ? 'wrote' : 'owns'} this goal; nobody verifies their own goal. Ask the up-line manager${uplineManager(dir, goal.departmentId) ? ` (${uplineManager(dir, goal.departmentId)})` : ''}.`,
     };
@@ -99,7 +96,6 @@ export function verifyDenial(
   if (isAdmin(person) || uplineManagers(dir, goal.departmentId).includes(person.id)) return undefined;
   const upline = uplineManager(dir, goal.departmentId);
   return {
-    status: 403,
     code: 'NOT_UPLINE_MANAGER',
     message: upline
       ? `Only the up-line manager of department "${goal.departmentId}" (${upline}) or a manager above them may verify this goal; ${person.id} is not.`

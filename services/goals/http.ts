@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { HttpError } from '../api/errors.ts';
+import { GoalsError, type GoalsErrorCode } from './errors.ts';
 import { goalStatuses } from './evaluate.ts';
 import { type Person, versionFields } from './model.ts';
 import type { Stored } from './repository.ts';
@@ -20,9 +20,62 @@ export function requireBearer(scope: FastifyInstance, goals: GoalsService): void
   });
 }
 
+/**
+ * The one place a goals error gets its HTTP status. Typed as a complete record, so a new
+ * domain code does not compile until it has a status here.
+ */
+export const GOALS_ERROR_STATUS: Record<GoalsErrorCode, number> = {
+  UNAUTHENTICATED: 401,
+  ADMIN_ONLY: 403,
+  PLANNER_ONLY: 403,
+  FORBIDDEN_READ: 403,
+  FORBIDDEN_WRITE: 403,
+  FORBIDDEN_ACTIVATE: 403,
+  SELF_VERIFICATION: 403,
+  NOT_UPLINE_MANAGER: 403,
+  NOT_IN_SESSION: 403,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  STALE_VERSION: 409,
+  CHANGED_MEANWHILE: 409,
+  CYCLE_CLOSED: 409,
+  CYCLE_NOT_STARTED: 409,
+  CYCLE_ALREADY_CONTINUED: 409,
+  INVALID_TRANSITION: 409,
+  NOT_EDITABLE: 409,
+  ORG_GOAL_CLOSED: 409,
+  GOAL_NOT_COMMITTED: 409,
+  ALREADY_ACKNOWLEDGED: 409,
+  PERSON_INACTIVE: 409,
+  INVALID_REQUEST: 400,
+  UNKNOWN_DEPARTMENT: 400,
+  UNKNOWN_PERSON: 400,
+  UNKNOWN_FEED: 400,
+  HIERARCHY_LOOP: 400,
+  INVALID_WARNING: 400,
+  COMMENT_REQUIRED: 400,
+  OWNER_NOT_ALLOWED: 400,
+  DUE_OUTSIDE_CYCLE: 400,
+  CYCLE_ID_MISMATCH: 400,
+};
+
+/**
+ * Answers a goals domain error in the API's one error shape; anything else goes on to the
+ * application's error handler (validation errors, 500s).
+ */
+export function mapGoalsErrors(scope: FastifyInstance): void {
+  scope.setErrorHandler((err, _request, reply) => {
+    if (!(err instanceof GoalsError)) throw err;
+    if (err.code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="cxvitals-goals"');
+    return reply
+      .code(GOALS_ERROR_STATUS[err.code])
+      .send({ code: err.code, message: err.message, ...(err.fields ? { errors: err.fields } : {}) });
+  });
+}
+
 export function actorOf(request: FastifyRequest): Person {
   const actor = actors.get(request);
-  if (!actor) throw new HttpError(401, 'UNAUTHENTICATED', 'Send "Authorization: Bearer <token>".');
+  if (!actor) throw new GoalsError('UNAUTHENTICATED', 'Send "Authorization: Bearer <token>".');
   return actor;
 }
 

@@ -31,7 +31,6 @@ export const EVALUATED: readonly DeptGoalStatus[] = ['verified', 'active'];
 export const CLOSED: readonly DeptGoalStatus[] = ['achieved', 'missed'];
 
 export interface TransitionProblem {
-  status: 409;
   code: 'INVALID_TRANSITION' | 'NOT_EDITABLE';
   message: string;
 }
@@ -40,7 +39,6 @@ export function transitionProblem(current: DeptGoalStatus, transition: DeptGoalT
   const rule = TRANSITIONS[transition];
   if (rule.from.includes(current)) return undefined;
   return {
-    status: 409,
     code: 'INVALID_TRANSITION',
     message: `Cannot ${transition} a goal that is ${current}: ${transition} is allowed only from ${rule.from.join(' or ')}.`,
   };
@@ -49,7 +47,6 @@ export function transitionProblem(current: DeptGoalStatus, transition: DeptGoalT
 export function editProblem(current: DeptGoalStatus): TransitionProblem | undefined {
   if (EDITABLE.includes(current)) return undefined;
   return {
-    status: 409,
     code: 'NOT_EDITABLE',
     message: `A goal that is ${current} cannot be edited; only draft or rejected goals can (a verified goal's metric is what the up-line manager agreed to).`,
   };

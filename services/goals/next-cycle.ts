@@ -1,5 +1,5 @@
-import { HttpError } from '../api/errors.ts';
 import { type GoalsContext, iso } from './context.ts';
+import { GoalsError } from './errors.ts';
 import type { EvaluationRecord, GoalEvaluator, GoalKind } from './evaluator.ts';
 import { CLOSED } from './lifecycle.ts';
 import type { Cycle, CycleResult, DeptGoal, OrgGoal, Person } from './model.ts';
@@ -26,9 +26,8 @@ export interface NextCycleResult {
   summary: { achieved: number; missed: number; notStarted: number; carriedForward: number };
 }
 
-const alreadyContinued = (c: Cycle): HttpError =>
-  new HttpError(
-    409,
+const alreadyContinued = (c: Cycle): GoalsError =>
+  new GoalsError(
     'CYCLE_ALREADY_CONTINUED',
     `Cycle "${c.id}" is already closed${c.nextCycleId ? ` and continued in "${c.nextCycleId}"` : ''}.`,
   );
@@ -70,7 +69,7 @@ export async function startNextCycle(
   const startsAt = input.startsAt ? Date.parse(input.startsAt) : Date.parse(previous.endsAt);
   const endsAt = input.endsAt ? Date.parse(input.endsAt) : startsAt + lengthMs;
   if (endsAt <= startsAt)
-    throw new HttpError(400, 'INVALID_REQUEST', 'Invalid body.endsAt: must be after startsAt', [
+    throw new GoalsError('INVALID_REQUEST', 'Invalid body.endsAt: must be after startsAt', [
       { field: 'body.endsAt', message: 'must be after startsAt' },
     ]);
   const nextId = ctx.entities.newId('cycle');

@@ -1,6 +1,6 @@
-import { HttpError } from '../api/errors.ts';
 import type { Authenticator } from './auth.ts';
 import { badRequest, type GoalsContext, loadDirectory } from './context.ts';
+import { GoalsError } from './errors.ts';
 import { isAdmin } from './hierarchy.ts';
 import type { Department, Person, Role } from './model.ts';
 import type { Stored } from './repository.ts';
@@ -24,7 +24,7 @@ export interface PersonInput {
 }
 
 function requireAdmin(actor: Person, what: string): void {
-  if (!isAdmin(actor)) throw new HttpError(403, 'ADMIN_ONLY', `Only an admin may ${what}; ${actor.id} is ${actor.role}.`);
+  if (!isAdmin(actor)) throw new GoalsError('ADMIN_ONLY', `Only an admin may ${what}; ${actor.id} is ${actor.role}.`);
 }
 
 export class OrganisationService {
@@ -131,22 +131,21 @@ export class OrganisationService {
     label: string,
   ): Promise<{ tokenId: string; token: string; personId: string }> {
     if (!isAdmin(actor) && actor.id !== personId) {
-      throw new HttpError(
-        403,
+      throw new GoalsError(
         'ADMIN_ONLY',
         `Only an admin may issue a token for someone else; ${actor.id} may issue tokens for themselves only.`,
       );
     }
     const person = await this.ctx.entities.require('person', personId);
     if (!person.value.active)
-      throw new HttpError(409, 'PERSON_INACTIVE', `Person "${personId}" is deactivated; reactivate them first.`);
+      throw new GoalsError('PERSON_INACTIVE', `Person "${personId}" is deactivated; reactivate them first.`);
     return { ...(await this.auth.issue(personId, label, actor.id)), personId };
   }
 
   async revokeToken(actor: Person, tokenId: string): Promise<void> {
     const token = await this.ctx.entities.require('token', tokenId);
     if (!isAdmin(actor) && token.value.personId !== actor.id) {
-      throw new HttpError(403, 'ADMIN_ONLY', `Only an admin or the token's owner may revoke token "${tokenId}".`);
+      throw new GoalsError('ADMIN_ONLY', `Only an admin or the token's owner may revoke token "${tokenId}".`);
     }
     await this.auth.revoke(tokenId, actor.id);
   }

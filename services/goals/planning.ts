@@ -1,4 +1,3 @@
-import { HttpError } from '../api/errors.ts';
 import {
   badRequest,
   checkMetric,
@@ -10,6 +9,7 @@ import {
   requireOpenCycle,
   requirePerson,
 } from './context.ts';
+import { GoalsError } from './errors.ts';
 import type { FeedRef } from './feeds.ts';
 import { isPlanner } from './hierarchy.ts';
 import type { Cycle, OrgGoal, Person, Reading, StrategySession, SuccessMetric } from './model.ts';
@@ -47,7 +47,7 @@ export interface OrgGoalInput {
 
 export function requirePlanner(actor: Person, what: string): void {
   if (!isPlanner(actor))
-    throw new HttpError(403, 'PLANNER_ONLY', `Only a planner or an admin may ${what}; ${actor.id} is ${actor.role}.`);
+    throw new GoalsError('PLANNER_ONLY', `Only a planner or an admin may ${what}; ${actor.id} is ${actor.role}.`);
 }
 
 function checkSpan(startsAt: string, endsAt: string): void {
@@ -164,7 +164,7 @@ export class PlanningService {
     if (patch.ownerId) requirePerson(await loadDirectory(this.ctx), patch.ownerId, 'body.ownerId');
     return this.ctx.entities.update('org_goal', id, version, { actorId: actor.id, action: 'org_goal.update' }, async (g) => {
       if (g.status !== 'active')
-        throw new HttpError(409, 'NOT_EDITABLE', `Organisation goal "${id}" is ${g.status}; only active goals can be edited.`);
+        throw new GoalsError('NOT_EDITABLE', `Organisation goal "${id}" is ${g.status}; only active goals can be edited.`);
       const cycle = (await this.ctx.entities.require('cycle', g.cycleId)).value;
       requireOpenCycle(cycle);
       const next = { ...g, ...patch, id };

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { HttpError } from '../api/errors.ts';
 import type { Store } from '../shared/store/store.ts';
+import { GoalsError } from './errors.ts';
 import { KeyedLock } from './lock.ts';
 import { type EntityKind, type EntityTypes, ID_PREFIX } from './model.ts';
 
@@ -137,7 +137,7 @@ export class EntityRepository {
 
   async require<K extends EntityKind>(kind: K, id: string): Promise<Stored<EntityTypes[K]>> {
     const found = await this.get(kind, id);
-    if (!found) throw new HttpError(404, 'NOT_FOUND', `${LABEL[kind]} "${id}" does not exist.`);
+    if (!found) throw new GoalsError('NOT_FOUND', `${LABEL[kind]} "${id}" does not exist.`);
     return found;
   }
 
@@ -168,7 +168,7 @@ export class EntityRepository {
   ): Promise<Stored<EntityTypes[K]>> {
     return this.lock.run(`${kind}:${value.id}`, async () => {
       if (await this.get(kind, value.id)) {
-        throw new HttpError(409, 'ALREADY_EXISTS', `${LABEL[kind]} "${value.id}" already exists; choose another id.`);
+        throw new GoalsError('ALREADY_EXISTS', `${LABEL[kind]} "${value.id}" already exists; choose another id.`);
       }
       return this.append(kind, value.id, 1, null, value, meta, lookupKey);
     });
@@ -176,7 +176,7 @@ export class EntityRepository {
 
   /**
    * Appends the next version. `expectedVersion` (when given) must be the current one,
-   * else 409 STALE_VERSION and nothing is written. `change` may throw (an HttpError for a
+   * else 409 STALE_VERSION and nothing is written. `change` may throw (a GoalsError for a
    * refused transition); it runs under the entity's lock, after the version check.
    */
   async update<K extends EntityKind>(
@@ -190,8 +190,7 @@ export class EntityRepository {
     return this.lock.run(`${kind}:${id}`, async () => {
       const current = await this.require(kind, id);
       if (expectedVersion !== undefined && expectedVersion !== current.version) {
-        throw new HttpError(
-          409,
+        throw new GoalsError(
           'STALE_VERSION',
           `${LABEL[kind]} "${id}" is at version ${current.version}, not ${expectedVersion}: someone changed it since you read it (last by ${current.updatedBy} at ${current.updatedAt}). Read it again, re-apply your change and send version ${current.version}.`,
           [{ field: 'version', message: `current version is ${current.version}` }],

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GoalsDeps } from './context.ts';
-import { requireBearer } from './http.ts';
+import { mapGoalsErrors, requireBearer } from './http.ts';
 import { registerCommitmentRoutes } from './routes-commitment.ts';
 import { registerDepartmentGoalRoutes } from './routes-department-goals.ts';
 import { registerEvaluationRoutes } from './routes-evaluation.ts';
@@ -27,6 +27,7 @@ export const issueDemoToken = (goals: GoalsService): Promise<{ personId: string;
 export function registerGoalsRoutes(app: FastifyInstance, deps: GoalsDeps | GoalsService): GoalsService {
   const goals = deps instanceof GoalsService ? deps : new GoalsService(deps);
   app.register(async (scope) => {
+    mapGoalsErrors(scope);
     requireBearer(scope, goals);
     registerOrganisationRoutes(scope, goals);
     registerPlanningRoutes(scope, goals);

@@ -1,11 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HttpError } from '../api/errors.ts';
 import { type AlertGoal, alertRulesYaml } from './alerts.ts';
 import { Authenticator } from './auth.ts';
 import { CommitmentService } from './commitment.ts';
 import { deny, type GoalsContext, type GoalsDeps, iso, loadDirectory } from './context.ts';
 import { DepartmentGoalService } from './department-goals.ts';
+import { GoalsError } from './errors.ts';
 import type { MetricPoint } from './evaluate.ts';
 import { type EvaluationRecord, type GoalEvaluation, GoalEvaluator, type GoalKind } from './evaluator.ts';
 import { createMetricFeedReader } from './feeds.ts';
@@ -186,7 +186,7 @@ export class GoalsService {
     };
     // Someone may have closed it since it was listed (the next cycle starting): then leave it.
     const apply = <G extends { status: string }>(g: G): G => {
-      if (g.status !== 'active') throw new HttpError(409, 'CHANGED_MEANWHILE', `goal ${goal.id} is no longer active`);
+      if (g.status !== 'active') throw new GoalsError('CHANGED_MEANWHILE', `goal ${goal.id} is no longer active`);
       return { ...g, status };
     };
     try {
@@ -194,7 +194,7 @@ export class GoalsService {
       else await this.ctx.entities.update('department_goal', goal.id, undefined, meta, (g) => apply(g));
       return true;
     } catch (err) {
-      if (err instanceof HttpError && err.code === 'CHANGED_MEANWHILE') return false;
+      if (err instanceof GoalsError && err.code === 'CHANGED_MEANWHILE') return false;
       throw err;
     }
   }
@@ -224,7 +224,7 @@ export class GoalsService {
     const kind = goalKindOf(goalId);
     if (kind === 'org') return { kind, stored: await this.ctx.entities.require('org_goal', goalId) };
     if (kind === 'department') return { kind, stored: await this.departmentGoals.get(actor, goalId) };
-    throw new HttpError(404, 'NOT_FOUND', `No goal "${goalId}": goal ids start with og- (organisation) or dg- (department).`);
+    throw new GoalsError('NOT_FOUND', `No goal "${goalId}": goal ids start with og- (organisation) or dg- (department).`);
   }
 
   /** Evaluates one goal now and stores the outcome (when it changed). */
@@ -278,8 +278,7 @@ export class GoalsService {
   /** The audit trail of any entity: planners see all; others what they may read. */
   async audit(actor: Person, filter: Parameters<EntityRepository['changes']>[0]): Promise<ChangeRecord[]> {
     if (actor.role !== 'admin' && actor.role !== 'planner') {
-      throw new HttpError(
-        403,
+      throw new GoalsError(
         'PLANNER_ONLY',
         'Only planners and admins read the whole audit trail; use /api/v1/goals/{id}/audit for a goal you can read.',
       );
