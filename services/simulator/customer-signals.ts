@@ -24,6 +24,14 @@ const NEGATIVE = [
   'Waiting 20 minutes on hold, awful support',
 ];
 
+/**
+ * A score on the integer scale lo…hi from x in [0, 1], never outside it: x = 1 is hi, not
+ * hi + 1. (A CES of 8 came from `1 + floor((1 - u) * 7)` with u = 0.)
+ */
+export function onScale(x: number, lo: number, hi: number): number {
+  return lo + Math.min(hi - lo, Math.max(0, Math.floor(x * (hi - lo + 1))));
+}
+
 /** Contacts per minute per service × region at this hour of the day (UTC): quiet nights, busy late mornings and afternoons. */
 export function dailyContactRate(tMs: number): number {
   const hour = new Date(tMs).getUTCHours() + new Date(tMs).getUTCMinutes() / 60;
@@ -101,20 +109,20 @@ export class CustomerSignals {
         for (let i = 0; i < answers; i += 1) {
           const ts = t + Math.floor(this.random() * sliceMs);
           const kind = this.pick(['nps', 'nps', 'csat', 'ces'] as const);
-          const mood = phase.unhappy ? -0.35 : 0;
-          const u = Math.min(0.999, Math.max(0, this.random() + mood));
+          // u in [0, 1): how pleased the customer is; an outage an hour ago shifts it down.
+          const u = Math.min(0.999, Math.max(0, this.random() + (phase.unhappy ? -0.35 : 0)));
           const score =
             kind === 'nps'
-              ? Math.min(10, Math.floor(u * 4 + 7 - (phase.unhappy ? 3 : 0)))
+              ? Math.min(10, Math.floor(u * 4 + (phase.unhappy ? 4 : 7)))
               : kind === 'csat'
-                ? 1 + Math.floor(u * 5)
-                : 1 + Math.floor((1 - u) * 7);
+                ? onScale(u, 1, 5)
+                : onScale(1 - u, 1, 7);
           out.survey.push({
             ...base,
             eventId: `sim-s-${service}-${region}-${ts}-${i}`,
             ts,
             kind,
-            score: Math.max(0, score),
+            score,
             touchpoint: 'after-contact',
           });
         }

@@ -1,6 +1,7 @@
 import type { Logger } from '../shared/log.ts';
 import type { SourceName } from '../shared/sources/registry.ts';
 import { CustomerSignals, type Outage } from './customer-signals.ts';
+import { seededRandom } from './random.ts';
 
 /**
  * The built-in traffic simulator: probes for several services × regions every few
@@ -27,18 +28,6 @@ export interface SimulatorOptions {
   now?: () => number;
 }
 
-/** mulberry32: a small seeded PRNG so a run can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const MINUTE = 60_000;
 
 export class Simulator {
@@ -55,7 +44,7 @@ export class Simulator {
   sent = 0;
 
   constructor(private readonly o: SimulatorOptions) {
-    this.random = prng(o.seed ?? 20261123);
+    this.random = seededRandom(o.seed ?? 20261123);
     this.now = o.now ?? Date.now;
     this.intervalMs = o.intervalMs ?? 5000;
     this.customers = new CustomerSignals(this.random, SIM_SERVICES, SIM_REGIONS);

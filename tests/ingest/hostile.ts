@@ -2,21 +2,19 @@
  * Generators of malformed and hostile ingest requests for the fuzz test, driven by a
  * seeded PRNG so that a failing case reproduces from (seed, case number).
  */
+
+import { seededRandom } from '../support/random.ts';
 import { EVENT_SOURCES, type EventSource, EXAMPLES } from './examples.ts';
 import { NOW, TOKENS } from './harness.ts';
 
-/** mulberry32: small, fast, good enough to spread cases; deterministic per seed. */
+/** The tests' seeded PRNG (tests/support/random.ts) with the draws the generators use; deterministic per seed. */
 export class Rng {
-  private state: number;
+  private readonly random: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.random = seededRandom(seed);
   }
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random();
   }
   int(maxExclusive: number): number {
     return Math.floor(this.next() * maxExclusive);

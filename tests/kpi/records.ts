@@ -77,14 +77,5 @@ export const mention = (sentiment: number): SocialRecord => ({
   reach: null,
 });
 
-/** A small deterministic PRNG (mulberry32), so "random" test data is the same on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The tests' one seeded PRNG (tests/support/random.ts), under the name these tests use. */
+export { seededRandom as prng } from '../support/random.ts';

@@ -4,6 +4,7 @@ import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../services/shar
 import { SOURCES, type SourceName } from '../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../services/shared/sources/source.ts';
 import type { Store } from '../../services/shared/store/store.ts';
+import { seededRandom as prng } from '../support/random.ts';
 
 /**
  * A known stream for multi-process tests: probe results and contacts over several
@@ -24,17 +25,6 @@ export interface KnownStream {
   truth: Map<string, Totals>;
   /** Distinct events (without the re-sent duplicates). */
   distinctEvents: number;
-}
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const empty = (): Totals => ({ attempts: 0, successes: 0, contacts: 0, answered: 0 });

@@ -12,6 +12,7 @@ import { SOURCES } from '../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../services/shared/sources/source.ts';
 import { openStore } from '../../services/shared/store/store.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
+import { seededRandom as prng } from '../support/random.ts';
 
 /**
  * The exactly-once effect under crashes: a standalone embedded broker process, the
@@ -23,17 +24,6 @@ import { type CliProcess, spawnCli } from '../support/processes.ts';
 const H0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5 * 3_600_000;
 const SERVICES = ['voice', 'iptv'];
 const REGIONS = ['north', 'south', 'east'];
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const children: CliProcess[] = [];
 afterAll(() => {

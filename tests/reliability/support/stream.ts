@@ -3,6 +3,7 @@ import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../../services/s
 import { SOURCES, type SourceName } from '../../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../../services/shared/sources/source.ts';
 import type { Store } from '../../../services/shared/store/store.ts';
+import { seededRandom as prng } from '../../support/random.ts';
 
 /**
  * A known stream and its ground truth: probe counter samples and contacts over a few
@@ -27,17 +28,6 @@ export interface StreamEvent {
 export const RELIABILITY_KEYS = ['voice', 'iptv', 'broadband', 'mobile-data'].flatMap((service) =>
   ['north', 'south', 'east', 'west'].map((region) => ({ service, region })),
 );
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class KnownStream {
   readonly truth = new Map<string, KeyTotals>();
