@@ -69,12 +69,18 @@ const WINDOW_MS: Record<BurnWindow, number> = {
 
 /** PromQL string literal content. */
 const q = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-/** Annotations are Go templates: a title must not open one. */
-const plain = (v: string): string =>
+/**
+ * Annotations are Go templates that Prometheus runs (with `query` among their functions), so
+ * goal text is escaped, never filtered: every single brace becomes a template action that
+ * prints it (`{{"{"}}`). No brace of the text is left outside such an action, so no
+ * sequence of them, however built (`{}}{`, `{{{{`), can open a template; the rendered
+ * annotation reads exactly as the title was typed (whitespace folded).
+ */
+export const templateText = (v: string): string =>
   v
-    .replace(/\{\{|\}\}/g, '')
     .replace(/\s+/g, ' ')
-    .trim();
+    .trim()
+    .replace(/[{}]/g, (brace) => `{{"${brace}"}}`);
 
 export function burnFactor(pair: Pick<BurnPair, 'long' | 'budgetShare'>, periodLengthMs: number): number {
   return Math.round(((pair.budgetShare * periodLengthMs) / WINDOW_MS[pair.long]) * 1000) / 1000;
@@ -83,7 +89,7 @@ export function burnFactor(pair: Pick<BurnPair, 'long' | 'budgetShare'>, periodL
 export function goalRules(goal: AlertGoal): RuleGroup {
   const sel = `goal_id="${q(goal.id)}"`;
   const labels = (severity: string) => ({ severity, goal_id: goal.id, goal_kind: goal.kind });
-  const title = plain(goal.title);
+  const title = templateText(goal.title);
   const rules: AlertRule[] = [
     {
       alert: 'CxvGoalOffTrack',

@@ -1,7 +1,7 @@
 import type { Authenticator } from './auth.ts';
 import { badRequest, type GoalsContext, loadDirectory } from './context.ts';
 import { GoalsError } from './errors.ts';
-import { isAdmin } from './hierarchy.ts';
+import { type Directory, isAdmin, isPlanner, managesOrAbove } from './hierarchy.ts';
 import type { Department, Person, Role } from './model.ts';
 import type { Stored } from './repository.ts';
 
@@ -25,6 +25,16 @@ export interface PersonInput {
 
 function requireAdmin(actor: Person, what: string): void {
   if (!isAdmin(actor)) throw new GoalsError('ADMIN_ONLY', `Only an admin may ${what}; ${actor.id} is ${actor.role}.`);
+}
+
+/**
+ * A person's email is contact data: admins and planners read every one; others read their
+ * own, their department's, and those of departments they manage (directly or above).
+ */
+export function mayReadEmail(dir: Directory, actor: Person, person: Person): boolean {
+  if (isPlanner(actor) || actor.id === person.id) return true;
+  if (person.departmentId === null) return false;
+  return actor.departmentId === person.departmentId || managesOrAbove(dir, actor.id, person.departmentId);
 }
 
 export class OrganisationService {
@@ -82,12 +92,15 @@ export class OrganisationService {
     });
   }
 
-  listPeople(): Promise<Array<Stored<Person>>> {
-    return this.ctx.entities.list('person');
+  /** Everyone signed in sees the organisation chart; an email only where `mayReadEmail` allows. */
+  async listPeople(actor: Person): Promise<Array<Stored<Person>>> {
+    const [dir, people] = await Promise.all([loadDirectory(this.ctx), this.ctx.entities.list('person')]);
+    return people.map((p) => (mayReadEmail(dir, actor, p.value) ? p : { ...p, value: { ...p.value, email: null } }));
   }
 
-  getPerson(id: string): Promise<Stored<Person>> {
-    return this.ctx.entities.require('person', id);
+  async getPerson(actor: Person, id: string): Promise<Stored<Person>> {
+    const [dir, p] = await Promise.all([loadDirectory(this.ctx), this.ctx.entities.require('person', id)]);
+    return mayReadEmail(dir, actor, p.value) ? p : { ...p, value: { ...p.value, email: null } };
   }
 
   private async checkPerson(p: Person): Promise<void> {

@@ -24,8 +24,8 @@ export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsServi
 
   r.get(
     '/api/v1/goals/alert-rules',
-    { schema: { summary: 'Prometheus alert rules generated for every evaluated goal (YAML)' } },
-    async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(await goals.alertRulesYaml()),
+    { schema: { summary: 'Prometheus alert rules generated for every evaluated goal the caller may read (YAML)' } },
+    async (request, reply) => reply.type('application/yaml; charset=utf-8').send(await goals.alertRulesYaml(actorOf(request))),
   );
   r.get(
     '/api/v1/goals/:id',

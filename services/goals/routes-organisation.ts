@@ -95,11 +95,18 @@ export function registerOrganisationRoutes(app: FastifyInstance, goals: GoalsSer
     },
   );
 
-  r.get('/api/v1/people', { schema: { summary: 'People and their roles', response: { 200: listOf(person) } } }, async () => ({
-    items: (await org.listPeople()).map(flat),
-  }));
+  r.get(
+    '/api/v1/people',
+    {
+      schema: {
+        summary: 'People and their roles; emails only to admins, planners, their department and its managers',
+        response: { 200: listOf(person) },
+      },
+    },
+    async (request) => ({ items: (await org.listPeople(actorOf(request))).map(flat) }),
+  );
   r.get('/api/v1/people/:id', { schema: { params: idParams, response: { 200: person } } }, async (request) =>
-    flat(await org.getPerson(request.params.id)),
+    flat(await org.getPerson(actorOf(request), request.params.id)),
   );
   r.post(
     '/api/v1/people',

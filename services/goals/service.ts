@@ -64,7 +64,8 @@ export class GoalsService {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RunSummary> | undefined;
   private stopped = true;
-  private lastAlertGoals: AlertGoal[] | undefined;
+  /** The evaluated goals of the last run, with the department whose readers may see each (null: an organisation goal). */
+  private lastAlertGoals: Array<AlertGoal & { departmentId: string | null }> | undefined;
   private lastRulesWritten: string | undefined;
 
   constructor(private readonly deps: GoalsDeps) {
@@ -165,6 +166,7 @@ export class GoalsService {
         target: goal.metric.target,
         periodLengthMs: result.periodLengthMs,
         calendar: goal.metric.period.type === 'calendar',
+        departmentId: kind === 'department' ? (goal as DeptGoal).departmentId : null,
       }));
       await this.writeAlertRules(this.lastAlertGoals);
       this.metrics.runs.inc({ outcome: 'ok' });
@@ -214,10 +216,19 @@ export class GoalsService {
     this.ctx.log.info({ file, goals: goals.length }, 'goal alert rules written');
   }
 
-  /** The alert rules of the evaluated goals, as of the last evaluator run (one runs now if none has). */
-  async alertRulesYaml(): Promise<string> {
+  /**
+   * The alert rules of the evaluated goals the actor may read, as of the last evaluator run
+   * (one runs now if none has): a department goal's title and target are shown to those who
+   * may read that department's goals, as on the goal's own page. The file written to
+   * `alertRulesPath` is the operator's and holds every goal.
+   */
+  async alertRulesYaml(actor: Person): Promise<string> {
     if (!this.lastAlertGoals) await this.runOnce();
-    return alertRulesYaml(this.lastAlertGoals ?? []);
+    const dir = await loadDirectory(this.ctx);
+    const readable = (this.lastAlertGoals ?? []).filter(
+      (g) => g.departmentId === null || !readDenial(dir, actor, g.departmentId),
+    );
+    return alertRulesYaml(readable.map(({ departmentId: _, ...goal }) => goal));
   }
 
   async requireGoal(actor: Person, goalId: string): Promise<{ kind: GoalKind; stored: Stored<OrgGoal> | Stored<DeptGoal> }> {

@@ -82,7 +82,8 @@ describe('generated alert rules', () => {
         expect(rule.expr.length).toBeGreaterThan(0);
         if (rule.for !== undefined) expect(rule.for).toMatch(/^\d+[smhd]$/);
         expect(['page', 'ticket', 'info']).toContain(rule.labels.severity);
-        expect(rule.annotations.summary).not.toContain('{{');
+        // Every brace of goal text is inside an action that prints it (template-injection.test.ts).
+        expect(rule.annotations.summary.replaceAll('{{"{"}}', '').replaceAll('{{"}"}}', '')).not.toMatch(/[{}]/);
       }
     }
   });

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ADMIN_TOKEN, type Harness, seedOrganisation, startHarness } from './harness.ts';
+
+/**
+ * Issue 15 #7: what a goal's page refuses, no other route gives away. A Customer Care
+ * staff member gets 403 on a NOC goal, so the generated alert rules they read hold no
+ * NOC goal either (its title and target are in the annotations); and people's emails are
+ * contact data for admins, planners, their own department and its managers.
+ *
+ *   company (ceo) ─┬─ network (cto) ─┬─ noc (nocmgr; staff noc1, noc2)
+ *                  │                 └─ access (accmgr)
+ *                  └─ care (cco; staff care1)
+ */
+
+const T0 = Date.UTC(2026, 0, 5);
+let h: Harness;
+let tokens: Record<string, string>;
+let nocGoalId: string;
+let orgGoalId: string;
+
+interface Reply {
+  id: string;
+  status: string;
+  code: string;
+  items: Array<{ id: string; email: string | null }>;
+}
+
+const metric = {
+  feed: { kind: 'availability', filters: { service: 'broadband', region: 'north' } },
+  comparator: '>=',
+  target: 0.9973,
+  warning: 0.998,
+  period: { type: 'calendar', calendar: 'quarter' },
+};
+
+beforeAll(async () => {
+  h = await startHarness(T0);
+  tokens = await seedOrganisation(h);
+  const care1 = await h.call('POST', '/api/v1/people', ADMIN_TOKEN, {
+    id: 'care1',
+    name: 'Care Agent',
+    role: 'staff',
+    departmentId: 'care',
+    email: 'care1@example.test',
+  });
+  expect(care1.status).toBe(201);
+  tokens.care1 = (await h.call<{ token: string }>('POST', '/api/v1/people/care1/tokens', ADMIN_TOKEN, {})).body.token;
+  await h.call('POST', '/api/v1/people', ADMIN_TOKEN, {
+    id: 'noc3',
+    name: 'NOC Engineer Three',
+    role: 'staff',
+    departmentId: 'noc',
+    email: 'noc3@example.test',
+  });
+  const cycle = await h.call<Reply>('POST', '/api/v1/cycles', tokens.planner, {
+    name: '2026-Q1',
+    startsAt: '2026-01-01T00:00:00Z',
+    endsAt: '2026-04-01T00:00:00Z',
+  });
+  const session = await h.call<Reply>('POST', '/api/v1/strategy-sessions', tokens.planner, {
+    cycleId: cycle.body.id,
+    participantIds: ['ceo'],
+  });
+  const org = await h.call<Reply>('POST', '/api/v1/org-goals', tokens.planner, {
+    strategySessionId: session.body.id,
+    title: 'Available network',
+    ownerId: 'ceo',
+    metric: { ...metric, target: 0.99, warning: 0.995 },
+  });
+  orgGoalId = org.body.id;
+  const goal = await h.call<Reply>('POST', '/api/v1/department-goals', tokens.nocmgr, {
+    orgGoalId,
+    departmentId: 'noc',
+    title: 'Secret NOC plan: north broadband',
+    metric,
+  });
+  nocGoalId = goal.body.id;
+  await h.call('POST', `/api/v1/department-goals/${nocGoalId}/submit`, tokens.nocmgr, {});
+  expect((await h.call<Reply>('POST', `/api/v1/department-goals/${nocGoalId}/verify`, tokens.cto, {})).body.status).toBe(
+    'verified',
+  );
+  await h.goals.runOnce();
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const alertGoalIds = async (token: string | undefined): Promise<string[]> => {
+  const res = await h.call('GET', '/api/v1/goals/alert-rules', token);
+  expect(res.status).toBe(200);
+  const file = parse(res.text) as { groups: Array<{ name: string }> };
+  return file.groups.map((g) => g.name.replace('cxvitals-goal-', ''));
+};
+
+describe('alert rules are filtered to the goals the caller may read', () => {
+  it('a care staff member gets 403 on the NOC goal, and the rules they read hold only the organisation goal', async () => {
+    expect((await h.call<Reply>('GET', `/api/v1/goals/${nocGoalId}`, tokens.care1)).body.code).toBe('FORBIDDEN_READ');
+    const res = await h.call('GET', '/api/v1/goals/alert-rules', tokens.care1);
+    expect(res.text).not.toContain('Secret NOC plan');
+    expect(res.text).not.toContain('0.9973');
+    expect(await alertGoalIds(tokens.care1)).toEqual([orgGoalId]);
+  });
+
+  it('the NOC staff, the up-line manager and a planner read both', async () => {
+    for (const who of ['noc1', 'cto', 'planner']) {
+      expect((await alertGoalIds(tokens[who])).sort(), who).toEqual([nocGoalId, orgGoalId].sort());
+    }
+  });
+});
+
+describe('people: everyone sees the chart, emails only where they belong', () => {
+  const emails = async (token: string | undefined) =>
+    Object.fromEntries(
+      (await h.call<Reply>('GET', '/api/v1/people', token)).body.items
+        .filter((p) => p.id === 'care1' || p.id === 'noc3')
+        .map((p) => [p.id, p.email]),
+    );
+
+  it('a NOC engineer reads their colleague’s email but not Customer Care’s', async () => {
+    expect(await emails(tokens.noc1)).toEqual({ care1: null, noc3: 'noc3@example.test' });
+    expect((await h.call<{ email: string | null }>('GET', '/api/v1/people/care1', tokens.noc1)).body.email).toBeNull();
+  });
+
+  it('a care agent reads their own email and no NOC email', async () => {
+    expect(await emails(tokens.care1)).toEqual({ care1: 'care1@example.test', noc3: null });
+  });
+
+  it('the manager above a department reads its emails; planners and admins read all', async () => {
+    expect(await emails(tokens.cto)).toEqual({ care1: null, noc3: 'noc3@example.test' });
+    expect(await emails(tokens.planner)).toEqual({ care1: 'care1@example.test', noc3: 'noc3@example.test' });
+    expect(await emails(ADMIN_TOKEN)).toEqual({ care1: 'care1@example.test', noc3: 'noc3@example.test' });
+  });
+});
