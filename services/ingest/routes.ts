@@ -5,7 +5,7 @@ import { errorBody, HttpError } from '../api/errors.ts';
 import { BusError } from '../shared/bus/bus.ts';
 import { isSourceName, sourceNames } from '../shared/sources/registry.ts';
 import { IngestAuth } from './auth.ts';
-import { parseEventsBody } from './body.ts';
+import { countEventsUpTo, parseEventsBody } from './body.ts';
 import { IngestCapacityError } from './capacity.ts';
 import type { IngestService } from './ingest.ts';
 import { ingestStatsBody } from './stats.ts';
@@ -102,6 +102,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
         if (!raw || typeof raw.text !== 'string') {
           throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', UNSUPPORTED_MEDIA_TYPE);
         }
+        refuseOversizedBatch(raw.text, raw.format, ingest.capacity.max);
         const body = parseEventsBody(raw.text, raw.format);
         try {
           const result = await ingest.ingest(source, body, { backfill: request.query.backfill ?? false });
@@ -130,6 +131,17 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
     },
     async () => ingest.stats(),
   );
+}
+
+/** Counted before parsing: a body of more events than one request may carry is refused without building them. */
+function refuseOversizedBatch(text: string, format: 'json' | 'ndjson', max: number): void {
+  if (countEventsUpTo(text, format, max) > max) {
+    throw new HttpError(
+      413,
+      'BATCH_TOO_LARGE',
+      `The body holds more than ${max} events; one request may carry at most ${max} (CXV_INGEST_MAX_IN_FLIGHT_EVENTS). Split it into smaller batches.`,
+    );
+  }
 }
 
 const unknownSource = (source: string) =>
