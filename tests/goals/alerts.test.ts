@@ -83,7 +83,7 @@ describe('generated alert rules', () => {
         if (rule.for !== undefined) expect(rule.for).toMatch(/^\d+[smhd]$/);
         expect(['page', 'ticket', 'info']).toContain(rule.labels.severity);
         // Every brace of goal text is inside an action that prints it (template-injection.test.ts).
-        expect(rule.annotations.summary.replaceAll('{{"{"}}', '').replaceAll('{{"}"}}', '')).not.toMatch(/[{}]/);
+        expect((rule.annotations.summary ?? '').replaceAll('{{"{"}}', '').replaceAll('{{"}"}}', '')).not.toMatch(/[{}]/);
       }
     }
   });
