@@ -269,3 +269,140 @@ describe('declared KPI arithmetic', () => {
     expect(kpiValue(mean, { numerator: 0, denominator: 0 })).toBeNull();
   });
 });
+
+describe('a declared KPI narrowed in its denominator (over)', () => {
+  // Six technician visits, by hand: 2 fixed, 1 not fixed, 3 with no access (nobody home).
+  const visits = [
+    { outcome: 'fixed', minutes: 30 },
+    { outcome: 'fixed', minutes: 50 },
+    { outcome: 'not_fixed', minutes: 90 },
+    { outcome: 'no_access', minutes: 5 },
+    { outcome: 'no_access', minutes: 5 },
+    { outcome: 'no_access', minutes: null },
+  ];
+  const total = (k: Parameters<typeof kpiContribution>[0], recs: object[] = visits) =>
+    recs
+      .map((r) => kpiContribution(k, r as Record<string, unknown>))
+      .reduce((a, b) => ({ numerator: a.numerator + b.numerator, denominator: a.denominator + b.denominator }), {
+        numerator: 0,
+        denominator: 0,
+      });
+  const withAccess = { field: 'outcome', notEquals: 'no_access' } as const;
+
+  it('first-time fix is fixed visits over visits with access: 2 / 3, not 2 / 6', () => {
+    const ftf = { aggregate: 'share', where: { field: 'outcome', equals: 'fixed' }, over: withAccess } as const;
+    expect(total(ftf)).toEqual({ numerator: 2, denominator: 3 });
+    expect(kpiValue(ftf, total(ftf))).toBe(2 / 3);
+    const naive = { aggregate: 'share', where: { field: 'outcome', equals: 'fixed' } } as const;
+    expect(kpiValue(naive, total(naive))).toBe(2 / 6);
+  });
+
+  it('a share counts in its numerator only events of its denominator', () => {
+    const shortOverAccess = { aggregate: 'share', where: { field: 'minutes', lt: 10 }, over: withAccess } as const;
+    // The two 5-minute visits had no access: in neither part.
+    expect(total(shortOverAccess)).toEqual({ numerator: 0, denominator: 3 });
+  });
+
+  it('a mean with over: Σ field where `where` holds, over every `over` event with the field', () => {
+    // Minutes spent on fixes per visit with access: (30 + 50) / 3.
+    const fixMinutes = {
+      aggregate: 'mean',
+      field: 'minutes',
+      where: { field: 'outcome', equals: 'fixed' },
+      over: withAccess,
+    } as const;
+    expect(total(fixMinutes)).toEqual({ numerator: 80, denominator: 3 });
+    expect(kpiValue(fixMinutes, total(fixMinutes))).toBe(80 / 3);
+    // Without over, where narrows both parts, as before: (30 + 50) / 2.
+    const meanFix = { aggregate: 'mean', field: 'minutes', where: { field: 'outcome', equals: 'fixed' } } as const;
+    expect(kpiValue(meanFix, total(meanFix))).toBe(40);
+    // The minutes-less no-access visit is in no mean: (5 + 5) / 2.
+    const noAccess = { aggregate: 'mean', field: 'minutes', over: { field: 'outcome', equals: 'no_access' } } as const;
+    expect(total(noAccess)).toEqual({ numerator: 10, denominator: 2 });
+  });
+
+  it('a window with no event: a count or a sum is 0 like the built-in counts, a share or a mean has no value', () => {
+    expect(kpiValue({ aggregate: 'count' }, undefined)).toBe(0);
+    expect(kpiValue({ aggregate: 'sum' }, undefined)).toBe(0);
+    expect(kpiValue({ aggregate: 'share' }, undefined)).toBeNull();
+    expect(kpiValue({ aggregate: 'mean' }, undefined)).toBeNull();
+    expect(kpiValue({ aggregate: 'count' }, total({ aggregate: 'count' }, []))).toBe(0);
+  });
+
+  it('over belongs to a share or a mean only', async () => {
+    const d = await declarationDir({
+      'avro/meter.v1.avsc': meterSchema,
+      'sources/meter.yaml': `name: meter
+schema: meter.v1.avsc
+origin: partner
+kpis:
+  - { name: readings, aggregate: count, over: { field: status, equals: ok } }
+`,
+    });
+    expect(() => loadDeclaredSource(path.join(d.sources, 'meter.yaml'), d.avro)).toThrow(
+      /kpis\.0\.over \(line 5\): over narrows the denominator of a share or a mean; a count has none/,
+    );
+  });
+});
+
+describe('where values checked against the Avro schema', () => {
+  const visitSchema = record([
+    { name: 'outcome', type: { type: 'enum', name: 'Outcome', symbols: ['fixed', 'not_fixed', 'no_access'] } },
+    { name: 'repeat', type: 'boolean' },
+    { name: 'minutes', type: ['null', 'int'], default: null },
+    { name: 'note', type: ['null', 'string'], default: null },
+  ]);
+  const load = async (kpis: string) => {
+    const d = await declarationDir({
+      'avro/visit.v1.avsc': visitSchema,
+      'sources/visit.yaml': `name: visit\nschema: visit.v1.avsc\norigin: partner\nkpis:\n${kpis}`,
+    });
+    return () => loadDeclaredSource(path.join(d.sources, 'visit.yaml'), d.avro);
+  };
+
+  it('a value that is not a symbol of the enum is an error naming the valid symbols', async () => {
+    const loading = await load(`  - name: ftf
+    aggregate: share
+    where: { field: outcome, equals: fixd }
+    over: { not: { field: outcome, in: [no_access, noaccess] } }
+`);
+    expect(loading).toThrow(YamlFileError);
+    expect(() => loading()).toThrow(
+      'kpis.0.where.equals (line 7): "fixd" is not a symbol of "outcome"; valid symbols: fixed, not_fixed, no_access',
+    );
+    expect(loading).toThrow(
+      'kpis.0.over.not.in.1 (line 8): "noaccess" is not a symbol of "outcome"; valid symbols: fixed, not_fixed, no_access',
+    );
+  });
+
+  it('a boolean takes true or false; a number a number; comparisons need a number field', async () => {
+    const loading = await load(`  - { name: repeats, aggregate: share, where: { field: repeat, equals: "Y" } }
+  - { name: odd, aggregate: count, where: { field: minutes, equals: lots } }
+  - { name: big_note, aggregate: count, where: { field: note, gt: 3 } }
+`);
+    const messages = (() => {
+      try {
+        loading();
+        return [];
+      } catch (err) {
+        return (err as YamlFileError).issues.map((i) => `${i.path}: ${i.message}`);
+      }
+    })();
+    expect(messages).toEqual([
+      'kpis.0.where.equals: "repeat" is a boolean: write true or false, not "Y"',
+      'kpis.1.where.equals: "minutes" is a number (int): "lots" is not a number',
+      'kpis.2.where.gt: "note" is a string, not a number: gt never matches',
+    ]);
+  });
+
+  it('the repository declaration and valid values load', async () => {
+    const loading = await load(`  - name: ftf
+    aggregate: share
+    where: { field: outcome, equals: fixed }
+    over: { field: outcome, notEquals: no_access }
+  - { name: repeats, aggregate: share, where: { field: repeat, equals: true } }
+  - { name: long, aggregate: count, where: { field: minutes, gte: 60 } }
+`);
+    expect(loading().kpis.map((k) => k.id)).toEqual(['visit_ftf', 'visit_repeats', 'visit_long']);
+  });
+});

@@ -44,6 +44,8 @@ export interface AvroFieldInfo {
   required: boolean;
   hasDefault: boolean;
   defaultValue: unknown;
+  /** An enum's symbols (a declaration's `where` values are checked against them). */
+  symbols?: string[];
 }
 
 export class AvroShapeError extends Error {
@@ -62,6 +64,7 @@ const INT32 = 2 ** 31;
 interface Built {
   schema: z.ZodType;
   kind: AvroFieldInfo['kind'];
+  symbols?: string[];
 }
 
 /** Named types (records, enums) already seen, so later fields may refer to them by name. */
@@ -114,7 +117,7 @@ function build(type: AvroSchema, at: string, named: Named): Built {
   if (t === 'enum') {
     const symbols = type.symbols as string[];
     remember(type, named);
-    return { schema: z.enum(symbols as [string, ...string[]]), kind: 'enum' };
+    return { schema: z.enum(symbols as [string, ...string[]]), kind: 'enum', symbols };
   }
   if (t === 'array') return { schema: z.array(build(type.items as AvroSchema, `${at}[]`, named).schema), kind: 'other' };
   if (t === 'map') {
@@ -230,6 +233,7 @@ export function zodFromAvro(schema: AvroSchema, roles: Roles, checks: Record<str
       required: !hasDefault && !nullable(field.type),
       hasDefault,
       defaultValue: hasDefault ? field.default : undefined,
+      ...(built.symbols ? { symbols: built.symbols } : {}),
     });
     if (!SERVER_FIELDS.has(field.name)) shape[field.name] = optionalIf(field, checked);
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { KPI_CATALOG } from '../kpi/catalog.ts';
 import { type AvroFieldInfo, type AvroSchema, AvroShapeError, zodFromAvro } from './avro-zod.ts';
 import { UNKNOWN } from './common.ts';
-import { type KpiWhere, kpiWhere, whereFields } from './declared-kpi.ts';
+import { type KpiWhere, kpiWhere, whereFields, whereProblems } from './declared-kpi.ts';
 import type { SourceDefinition } from './source.ts';
 import { type FileIssue, readYamlDoc, YamlFileError } from './yaml-file.ts';
 
@@ -32,12 +32,21 @@ const kpiDeclaration = z
     aggregate: z.enum(['count', 'sum', 'mean', 'share']),
     field: fieldName.optional(),
     where: kpiWhere.optional(),
+    /** share and mean: the events of the denominator (first-time fix over visits with access). */
+    over: kpiWhere.optional(),
     unit: z.enum(['ratio', 'pct', 'ms', 's', 'kbps', 'count', 'score']).optional(),
     better: z.enum(['higher', 'lower', 'either']).default('either'),
   })
   .superRefine((k, ctx) => {
     if ((k.aggregate === 'sum' || k.aggregate === 'mean') && k.field === undefined) {
       ctx.addIssue({ code: 'custom', path: ['field'], message: `${k.aggregate} needs a numeric field` });
+    }
+    if (k.over !== undefined && k.aggregate !== 'share' && k.aggregate !== 'mean') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['over'],
+        message: `over narrows the denominator of a share or a mean; a ${k.aggregate} has none (use where)`,
+      });
     }
     if (k.aggregate === 'share' && k.where === undefined) {
       ctx.addIssue({
@@ -93,6 +102,8 @@ export interface DeclaredKpi {
   aggregate: 'count' | 'sum' | 'mean' | 'share';
   field?: string;
   where?: KpiWhere;
+  /** share and mean: the events of the denominator. */
+  over?: KpiWhere;
   /** `ratio` is a fraction 0…1, as in the built-in KPI catalog. */
   unit: 'ratio' | 'pct' | 'ms' | 's' | 'kbps' | 'count' | 'score';
   better: 'higher' | 'lower' | 'either';
@@ -207,8 +218,14 @@ function toKpi(
       issues.push({ path: `${at}.field`, message: `"${k.field}" is not a number (int, long, float or double)` });
     }
   }
-  for (const f of k.where ? whereFields(k.where) : []) {
-    if (!fields.some((x) => x.name === f)) issues.push({ path: `${at}.where`, message: `the Avro schema has no field "${f}"` });
+  for (const key of ['where', 'over'] as const) {
+    const condition = k[key];
+    if (condition === undefined) continue;
+    for (const f of whereFields(condition)) {
+      if (!fields.some((x) => x.name === f))
+        issues.push({ path: `${at}.${key}`, message: `the Avro schema has no field "${f}"` });
+    }
+    for (const p of whereProblems(condition, fields)) issues.push({ path: `${at}.${key}.${p.path}`, message: p.message });
   }
   return {
     id,
@@ -218,6 +235,7 @@ function toKpi(
     aggregate: k.aggregate,
     ...(k.field === undefined ? {} : { field: k.field }),
     ...(k.where === undefined ? {} : { where: k.where }),
+    ...(k.over === undefined ? {} : { over: k.over }),
     unit: k.unit ?? DEFAULT_UNIT[k.aggregate],
     better: k.better,
   };
