@@ -11,13 +11,34 @@ export const step = z
   .transform((s) => Number(s.slice(0, -1)) * (STEP_UNITS[s.slice(-1)] ?? 60))
   .refine((sec) => sec <= 31 * 86_400, { message: 'must be at most 31d' });
 
+/**
+ * The instants a read accepts: what ClickHouse's DateTime64 holds (1900-01-01 up to
+ * 2299-12-31). Anything else — an unsafe integer, a year past 275760 that Date.parse
+ * turns into NaN — is a 400 naming the field, never a 500 (issue 15, finding 8).
+ */
+export const MIN_INSTANT_MS = Date.UTC(1900, 0, 1);
+export const MAX_INSTANT_MS = Date.UTC(2300, 0, 1) - 1;
+
+const INSTANT_FORMAT = 'must be ISO-8601 (e.g. 2026-11-23T10:00:00Z) or epoch milliseconds';
+
 export const instant = z
   .string()
   .trim()
-  .refine((v) => /^\d{10,16}$/.test(v) || !Number.isNaN(Date.parse(v)), {
-    message: 'must be ISO-8601 (e.g. 2026-11-23T10:00:00Z) or epoch milliseconds',
-  })
-  .transform((v) => (/^\d+$/.test(v) ? Number(v) : Date.parse(v)));
+  .transform((v, ctx) => {
+    const ms = /^\d{1,16}$/.test(v) ? Number(v) : /^\d+$/.test(v) ? Number.NaN : Date.parse(v);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: 'custom', message: INSTANT_FORMAT });
+      return z.NEVER;
+    }
+    if (!Number.isSafeInteger(ms) || ms < MIN_INSTANT_MS || ms > MAX_INSTANT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be between ${new Date(MIN_INSTANT_MS).toISOString()} and ${new Date(MAX_INSTANT_MS).toISOString()}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 export const MAX_BUCKETS = 10_000;
 

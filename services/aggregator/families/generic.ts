@@ -1,5 +1,5 @@
 import { joinKey, splitKey, type WindowBinding } from '../binding.ts';
-import { flatten, unflatten } from '../flatten.ts';
+import { flatten, unflatten } from '../../shared/kpi/flatten.ts';
 
 /**
  * A KPI family stored in kpi_1m: an accumulator of additive numbers and sketches per
