@@ -1,9 +1,11 @@
-import { type KpiBucket, kpiKeyId, kpiValues, readKpiBucketsByKey } from '../api/kpis.ts';
 import { explainCsi } from '../model/explain.ts';
 import { scoreCsi } from '../model/score.ts';
 import type { CxModel } from '../model/types.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Store } from '../shared/store/store.ts';
+import { type KpiBucket, kpiValues, readKpiBucketsByKey } from '../shared/vitals/buckets.ts';
+import { kpiKeyId } from '../shared/vitals/filter.ts';
+import { keysWithData, keysWrittenSince } from '../shared/vitals/written.ts';
 
 /**
  * Stores the CSI of every (service, region, minute) with its explanation in csi_1m, as
@@ -59,19 +61,12 @@ export class CsiMaterializer {
   /** Scores the minutes whose KPI rows were written since the last run. */
   async tick(): Promise<number> {
     const startedAt = this.now();
-    const touched = await this.o.store.query<{ service: string; region: string; first: string; last: string }>(
-      `SELECT service, region, toUnixTimestamp64Milli(min(window_start)) AS first, toUnixTimestamp64Milli(max(window_start)) AS last
-       FROM (SELECT service, region, window_start FROM ${this.o.store.table('kpi_1m')} WHERE written_at >= fromUnixTimestamp64Milli({since:Int64})
-             UNION ALL
-             SELECT service, region, window_start FROM ${this.o.store.table('probe_kpi_1m')} WHERE written_at >= fromUnixTimestamp64Milli({since:Int64}))
-       GROUP BY service, region`,
-      { since: this.since },
-    );
+    const touched = await keysWrittenSince(this.o.store, this.since);
     // Keys touched over the same minutes are read together (live traffic: nearly all of
     // them); a key replayed over a long range gets its own read instead of widening everyone's.
     const byRange = new Map<string, { from: number; to: number; keys: Array<{ service: string; region: string }> }>();
     for (const t of touched) {
-      const range = { from: Number(t.first), to: Number(t.last) + MINUTE };
+      const range = { from: t.first, to: t.last + MINUTE };
       const id = `${range.from}:${range.to}`;
       const group = byRange.get(id) ?? { ...range, keys: [] };
       group.keys.push({ service: t.service, region: t.region });
@@ -85,16 +80,7 @@ export class CsiMaterializer {
 
   /** Re-scores every (service, region, minute) with data in [from, to) under the model in force. */
   async recompute(from: number, to: number, onProgress?: (done: number, total: number) => void): Promise<number> {
-    const keys = await this.o.store.query<{ service: string; region: string }>(
-      `SELECT DISTINCT service, region FROM (
-         SELECT service, region FROM ${this.o.store.table('kpi_1m')}
-         WHERE window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})
-         UNION ALL
-         SELECT service, region FROM ${this.o.store.table('probe_kpi_1m')}
-         WHERE window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64}))
-       ORDER BY service, region`,
-      { from, to },
-    );
+    const keys = await keysWithData(this.o.store, { from, to });
     let rows = 0;
     for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
       rows += await this.score(keys.slice(i, i + KEYS_PER_READ), from, to);

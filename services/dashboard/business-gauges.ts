@@ -1,10 +1,10 @@
-import { type KpiBucket, kpiValues, readKpiBuckets } from '../api/kpis.ts';
 import { scoreCsi } from '../model/score.ts';
 import type { CxModel } from '../model/types.ts';
-import { mergeWindows } from '../shared/kpi/window.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { Store } from '../shared/store/store.ts';
+import { kpiValues, mergeBuckets, readKpiBuckets } from '../shared/vitals/buckets.ts';
+import { keysWithData } from '../shared/vitals/written.ts';
 
 /**
  * Business gauges for Prometheus (CSI, its coverage, KQIs, Availability, Serviceability,
@@ -48,28 +48,6 @@ export const DEFAULT_GAUGE_INTERVAL_MS = 15_000;
 export const DEFAULT_GAUGE_WINDOW_MINUTES = 5;
 export const DEFAULT_MAX_GAUGE_PAIRS = 64;
 
-/** One bucket from several minute buckets: sums of counts, merged sketches, the largest surge. */
-export function mergeBuckets(buckets: readonly KpiBucket[], start: number): KpiBucket {
-  const declared: KpiBucket['declared'] = {};
-  for (const b of buckets) {
-    for (const [source, kpis] of Object.entries(b.declared)) {
-      const into = declared[source] ?? {};
-      for (const [name, sums] of Object.entries(kpis)) {
-        const prior = into[name] ?? { numerator: 0, denominator: 0 };
-        into[name] = { numerator: prior.numerator + sums.numerator, denominator: prior.denominator + sums.denominator };
-      }
-      declared[source] = into;
-    }
-  }
-  const surges = buckets.map((b) => b.socialSurge).filter((z): z is number => z !== null);
-  return {
-    start,
-    accumulators: mergeWindows(buckets.map((b) => b.accumulators)),
-    declared,
-    socialSurge: surges.length > 0 ? Math.max(...surges) : null,
-  };
-}
-
 const key = (p: GaugePair): string => `${p.service}\u0000${p.region}`;
 
 export class BusinessGauges {
@@ -110,18 +88,7 @@ export class BusinessGauges {
 
   /** The (service, region) pairs with data in [from, to), alphabetical. */
   private async pairsWithData(from: number, to: number): Promise<GaugePair[]> {
-    const table = (name: string) => this.o.store.table(name);
-    return this.o.store.query<GaugePair>(
-      `SELECT service, region FROM (
-         SELECT service, region FROM ${table('probe_kpi_1m')}
-         WHERE window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})
-         UNION ALL
-         SELECT service, region FROM ${table('kpi_1m')}
-         WHERE window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64}))
-       WHERE service != '' AND region != ''
-       GROUP BY service, region ORDER BY service, region LIMIT 100000`,
-      { from, to },
-    );
+    return keysWithData(this.o.store, { from, to }, { named: true, limit: 100_000 });
   }
 
   /** Recomputes every gauge; returns what it covered. */

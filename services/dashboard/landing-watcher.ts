@@ -1,6 +1,9 @@
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { Store } from '../shared/store/store.ts';
+import { type LandedRow, landedSince, newestLanded } from '../shared/vitals/written.ts';
+
+export type { LandedRow };
 
 /**
  * Watches ClickHouse for window rows as they land (`written_at`), whichever process wrote
@@ -42,22 +45,10 @@ export interface LandingWatcherOptions {
   now?: () => number;
 }
 
-export interface LandedRow {
-  family: string;
-  service: string;
-  k: string;
-  ws: string;
-  written: string;
-  /** The first write at or after the window's end (0 when none yet: only checkpoints of it so far). */
-  landed: string;
-}
-
 const MINUTE = 60_000;
 /** Rows written this close to the previous poll are read again: written_at comes from the store's clock. */
 const OVERLAP_MS = 5_000;
 const MAX_ROWS_PER_POLL = 50_000;
-/** Per window, its first row written at or after its end ('0' when none: minIf of nothing is the epoch); earlier rows are checkpoints. */
-const LANDED = 'toString(toUnixTimestamp64Milli(minIf(written_at, written_at >= window_start + INTERVAL 1 MINUTE)))';
 /** Polls look at windows starting at most this long ago. */
 const POLL_WINDOW_HORIZON_MS = 2 * 3_600_000;
 
@@ -117,22 +108,7 @@ export class LandingWatcher {
 
   /** The rows written after `since` (both window tables), one per key and window, with its newest write and its landing. */
   private landedSince(since: number, minWindowStart: number | null): Promise<LandedRow[]> {
-    const t = (name: string) => this.o.store.table(name);
-    const windowFilter = minWindowStart === null ? '' : 'AND window_start >= fromUnixTimestamp64Milli({minStart:Int64})';
-    return this.o.store.query<LandedRow>(
-      `SELECT 'availability' AS family, service, region AS k, toString(toUnixTimestamp64Milli(window_start)) AS ws,
-              toString(toUnixTimestamp64Milli(max(written_at))) AS written, ${LANDED} AS landed
-       FROM ${t('probe_kpi_1m')} WHERE written_at > fromUnixTimestamp64Milli({since:Int64}) ${windowFilter}
-       GROUP BY service, region, window_start
-       UNION ALL
-       SELECT family, service, concat(region, '|', segment, '|', channel, '|', queue) AS k,
-              toString(toUnixTimestamp64Milli(window_start)) AS ws, toString(toUnixTimestamp64Milli(max(written_at))) AS written,
-              ${LANDED} AS landed
-       FROM ${t('kpi_1m')} WHERE written_at > fromUnixTimestamp64Milli({since:Int64}) ${windowFilter}
-       GROUP BY family, service, k, window_start
-       LIMIT ${MAX_ROWS_PER_POLL}`,
-      { since, minStart: minWindowStart ?? 0 },
-    );
+    return landedSince(this.o.store, since, minWindowStart, MAX_ROWS_PER_POLL);
   }
 
   /** Remembers the keys already stored (so their rewrites are not landings) and the freshness so far. */
@@ -144,17 +120,9 @@ export class LandingWatcher {
       if (Number(r.landed) >= Number(r.ws) + MINUTE)
         this.seen.set(`${r.family}\u0000${r.service}\u0000${r.k}\u0000${r.ws}`, Number(r.ws));
     }
-    const [fresh] = await this.o.store.query<{ newest: string; written: string; n: string }>(
-      `SELECT toString(max(ws)) AS newest, toString(max(w)) AS written, toString(count()) AS n FROM (
-         SELECT toUnixTimestamp64Milli(window_start) AS ws, toUnixTimestamp64Milli(written_at) AS w FROM ${this.o.store.table('probe_kpi_1m')}
-         WHERE window_start <= fromUnixTimestamp64Milli({future:Int64}) AND written_at >= window_start + INTERVAL 1 MINUTE
-         UNION ALL
-         SELECT toUnixTimestamp64Milli(window_start) AS ws, toUnixTimestamp64Milli(written_at) AS w FROM ${this.o.store.table('kpi_1m')}
-         WHERE window_start <= fromUnixTimestamp64Milli({future:Int64}) AND written_at >= window_start + INTERVAL 1 MINUTE)`,
-      { future: now + 10 * MINUTE },
-    );
-    if (fresh && Number(fresh.n) > 0) {
-      this.status = { newestWindowEnd: Number(fresh.newest) + MINUTE, lastWrittenAt: Number(fresh.written) };
+    const fresh = await newestLanded(this.o.store, now + 10 * MINUTE);
+    if (fresh && fresh.n > 0) {
+      this.status = { newestWindowEnd: fresh.newest + MINUTE, lastWrittenAt: fresh.written };
       this.exportFreshness();
     }
     this.since = now - OVERLAP_MS;

@@ -6,6 +6,7 @@ import type { CxModel } from '../model/types.ts';
 import { isKpiId, KPI_CATALOG } from '../shared/kpi/catalog.ts';
 import { declaredKpis } from '../shared/sources/registry.ts';
 import type { Store } from '../shared/store/store.ts';
+import { distinctWithData } from '../shared/vitals/written.ts';
 import { PROBLEM_MEANING } from './raw-events.ts';
 
 /**
@@ -72,18 +73,6 @@ export function kpiSource(kpi: string): string {
   return declaredKpis().find((k) => k.id === kpi)?.source ?? 'probe';
 }
 
-async function distinctWithData(store: Store, column: 'service' | 'region', limit: number): Promise<string[]> {
-  const rows = await store.query<{ v: string }>(
-    `SELECT v FROM (
-       SELECT ${column} AS v FROM ${store.table('probe_kpi_1m')} WHERE window_start >= fromUnixTimestamp64Milli({since:Int64})
-       UNION ALL
-       SELECT ${column} AS v FROM ${store.table('kpi_1m')} WHERE window_start >= fromUnixTimestamp64Milli({since:Int64}))
-     WHERE v != '' GROUP BY v ORDER BY v LIMIT {limit:UInt32}`,
-    { since: Date.now() - DAY, limit },
-  );
-  return rows.map((r) => r.v);
-}
-
 export function registerMetaRoutes(app: FastifyInstance, deps: MetaDeps): void {
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
@@ -93,8 +82,8 @@ export function registerMetaRoutes(app: FastifyInstance, deps: MetaDeps): void {
     async () => {
       const model = deps.model();
       const [seenServices, regions] = await Promise.all([
-        distinctWithData(deps.store, 'service', deps.maxServices + 1),
-        distinctWithData(deps.store, 'region', deps.maxRegions + 1),
+        distinctWithData(deps.store, 'service', Date.now() - DAY, deps.maxServices + 1),
+        distinctWithData(deps.store, 'region', Date.now() - DAY, deps.maxRegions + 1),
       ]);
       // Catalogue services first (in catalogue order), then services only seen in the data.
       const catalogued = model.catalog.customerServices.map((c) => c.name);

@@ -127,9 +127,9 @@ describe('one action-planning cycle, end to end', () => {
     const [seen, kqi] = session.body.baseline;
     expect([seen?.reading.value, seen?.reading.numerator, seen?.reading.denominator]).toEqual([0.99, 13860, 14000]);
     expect([seen?.reading.from, seen?.reading.to]).toEqual(['2025-12-29T00:00:00.000Z', '2026-01-05T00:00:00.000Z']);
-    // KQIs are not available yet: a clear no_data, not an error.
+    // No contact data in the window: the KQI has no score, a clear no_data, not an error.
     expect(kqi?.reading.value).toBeNull();
-    expect(kqi?.reading.noData?.code).toBe('FEED_NOT_AVAILABLE');
+    expect(kqi?.reading.noData?.code).toBe('NO_DATA');
   });
 
   it('2. the organisation goal is set from the session, its baseline read from the feed', async () => {

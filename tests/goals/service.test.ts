@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkAdminToken, GoalsConfigError } from '../../services/goals/auth.ts';
 import type { EvaluationRecord } from '../../services/goals/evaluator.ts';
-import { createMetricFeedReader, type MetricFeedReader } from '../../services/goals/feeds.ts';
+import type { MetricFeedReader } from '../../services/goals/feeds.ts';
 import { GoalsMetrics } from '../../services/goals/metrics.ts';
 import { GoalsService, issueDemoToken } from '../../services/goals/routes.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { DAY, type Harness, metricSample, seedOrganisation, seedProbeMinutes, startHarness } from './harness.ts';
 
-/** The service around the evaluation: feeds that are not there yet, bootstrap tokens, gauges, alert-rule files, start/stop. */
+/** The service around the evaluation: feeds, bootstrap tokens, gauges, alert-rule files, start/stop. */
 
 const T0 = Date.UTC(2026, 0, 15);
 let h: Harness;
@@ -98,14 +98,10 @@ afterAll(async () => {
   await rm(rulesDir, { recursive: true, force: true });
 });
 
-describe('feeds that cannot answer yet', () => {
-  it('a KQI goal is no_data with FEED_NOT_AVAILABLE, and exported as such', async () => {
+describe('feeds', () => {
+  it('a KQI goal reads the KQI through the read model: no contact data in the window is no_data, not an error', async () => {
     const r = await h.call<EvaluationRecord>('POST', `/api/v1/goals/${ids.kqi}/evaluate`, tokens.nocmgr);
-    expect(r.body.status).toBe('no_data');
-    expect(r.body.noData?.code).toBe('FEED_NOT_AVAILABLE');
-    expect(r.body.reason).toBe(
-      'The KQI feed "care_responsiveness" is not available in this release yet; the goal is evaluated as no_data until it lands.',
-    );
+    expect([r.body.status, r.body.value, r.body.noData]).toEqual(['no_data', null, null]);
     await h.goals.runOnce();
     const text = await h.metrics.registry.metrics();
     expect(metricSample(text, 'cxv_goal_status', { goal_id: ids.kqi ?? '', status: 'no_data' })).toBe(1);
@@ -116,8 +112,9 @@ describe('feeds that cannot answer yet', () => {
     expect([r.body.status, r.body.noData?.code]).toEqual(['no_data', 'FILTER_NOT_SUPPORTED']);
   });
 
-  it('a KQI reader plugs in later without any change to the goals logic', async () => {
+  it('the feed reader is a port: another reader drives the same evaluation', async () => {
     const kqi: MetricFeedReader = {
+      validate: () => ({ ok: true }),
       read: async (_feed, from, to) => ({
         ratio: false,
         value: 84,
@@ -128,8 +125,7 @@ describe('feeds that cannot answer yet', () => {
         stepMs: DAY,
       }),
     };
-    const feeds = createMetricFeedReader({ store: h.store, excuseRetroactive: false, readers: { kqi } });
-    const later = new GoalsService({ store: h.store, log: silentLogger, registry: new Registry(), clock: () => T0, feeds });
+    const later = new GoalsService({ store: h.store, log: silentLogger, registry: new Registry(), clock: () => T0, feeds: kqi });
     const goal = (await later.ctx.entities.require('department_goal', ids.kqi ?? '')).value;
     const cycle = (await later.ctx.entities.require('cycle', goal.cycleId)).value;
     const { record } = await later.evaluator.evaluate('department', goal, cycle);

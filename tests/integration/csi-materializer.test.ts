@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiMaterializer } from '../../services/aggregator/csi-materializer.ts';
-import { kpiValues, readKpiBuckets } from '../../services/api/kpis.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { scoreCsi } from '../../services/model/score.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import type { QueryParams } from '../../services/shared/store/store.ts';
 import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
+import { kpiValues, readKpiBuckets } from '../../services/shared/vitals/buckets.ts';
 import { contact, social } from '../support/events.ts';
 import { eventually, postJson, startTestPipeline } from '../support/pipeline.ts';
 

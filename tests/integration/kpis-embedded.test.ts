@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CsiMaterializer } from '../../services/aggregator/csi-materializer.ts';
-import { readKpiBuckets, readKpiBucketsBySegment } from '../../services/api/kpis.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { silentLogger } from '../../services/shared/log.ts';
+import { readKpiBuckets, readKpiBucketsBySegment } from '../../services/shared/vitals/buckets.ts';
 import { contact, social, survey } from '../support/events.ts';
 import { eventually, getJson, metricValue, postJson, startTestPipeline } from '../support/pipeline.ts';
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readKpiBuckets } from '../../services/api/kpis.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { mapFile } from '../../services/replay/map-file.ts';
 import { type ReplaySummary, replay } from '../../services/replay/replay.ts';
 import { resolveMapping } from '../../services/replay/resolve.ts';
 import { mergeWindows, windowKpis } from '../../services/shared/kpi/window.ts';
+import { readKpiBuckets } from '../../services/shared/vitals/buckets.ts';
 import { eventually, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
 import { type RealFile, realFilePath, runsWithRealFile } from '../support/real-data.ts';
 

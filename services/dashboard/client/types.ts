@@ -4,8 +4,8 @@
  * client's type check instead of the wall screen.
  */
 
-import type { AvailabilityReport } from '../../api/availability.ts';
 import type { KqiContribution, KqiScore } from '../../model/score.ts';
+import type { AvailabilityReport } from '../../shared/vitals/availability.ts';
 
 export type { AvailabilityReport, KqiContribution, KqiScore };
 

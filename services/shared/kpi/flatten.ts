@@ -1,4 +1,4 @@
-import type { QuantileSketch } from '../shared/kpi/sketch.ts';
+import type { QuantileSketch } from './sketch.ts';
 
 /**
  * Accumulators (plain numbers, nested objects of numbers, and quantile sketches) to and

@@ -1,0 +1,126 @@
+import { type AvailabilityCounts, availability, availabilityBasis, isRetroactive, serviceability } from '../kpi/availability.ts';
+import { readMaintenanceWindows } from '../store/maintenance.ts';
+import type { Store } from '../store/store.ts';
+import { epochBuckets } from './filter.ts';
+import { type ProbeCounts, readProbeCounts } from './probe-counts.ts';
+
+/**
+ * Availability and Serviceability per bucket, from the per-minute counts, with the counts
+ * behind them and the maintenance that touched the range (GET /api/v1/availability).
+ * Coarser buckets (and "all regions") are sums of counts, and the ratios are computed
+ * from those sums: never an average of ratios.
+ */
+
+export interface AvailabilityQuery {
+  service: string;
+  region: string | undefined;
+  from: number;
+  to: number;
+  stepSec: number;
+  excuseRetroactive: boolean;
+}
+
+export interface AvailabilityBucket {
+  start: string;
+  end: string;
+  availability: number | null;
+  serviceability: number | null;
+  attempts: number;
+  successes: number;
+  /** Attempts left out of Availability (inside excused maintenance). */
+  plannedExcludedAttempts: number;
+  plannedExcludedSuccesses: number;
+  /** Attempts inside maintenance declared after it started. */
+  retroactiveAttempts: number;
+  retroactiveSuccesses: number;
+  samples: number;
+}
+
+export interface MaintenanceInRange {
+  maintenanceId: string;
+  service: string;
+  region: string | null;
+  start: string;
+  end: string;
+  declaredAt: string;
+  retroactive: boolean;
+  /** Whether this window excuses downtime in the Availability shown. */
+  excused: boolean;
+  description: string;
+}
+
+export interface AvailabilityReport {
+  service: string;
+  region: string | null;
+  from: string;
+  to: string;
+  step: string;
+  excuseRetroactive: boolean;
+  total: Omit<AvailabilityBucket, 'start' | 'end'>;
+  buckets: AvailabilityBucket[];
+  maintenance: MaintenanceInRange[];
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function describe(c: AvailabilityCounts & { samples: number }, excuseRetroactive: boolean) {
+  const basis = availabilityBasis(c, { excuseRetroactive });
+  return {
+    availability: availability(c, { excuseRetroactive }),
+    serviceability: serviceability(c),
+    attempts: c.attempts,
+    successes: c.successes,
+    plannedExcludedAttempts: c.attempts - basis.attempts,
+    plannedExcludedSuccesses: c.successes - basis.successes,
+    retroactiveAttempts: c.retroAttempts,
+    retroactiveSuccesses: c.retroSuccesses,
+    samples: c.samples,
+  };
+}
+
+export async function readAvailability(store: Store, q: AvailabilityQuery): Promise<AvailabilityReport> {
+  const counts = await readProbeCounts(
+    store,
+    { services: [q.service], region: q.region, from: q.from, to: q.to },
+    epochBuckets(q.stepSec),
+  );
+  const maintenance = await readMaintenanceWindows(store, { service: q.service, region: q.region, fromMs: q.from, toMs: q.to });
+  const stepMs = q.stepSec * 1000;
+  const total: ProbeCounts = {
+    samples: 0,
+    attempts: 0,
+    successes: 0,
+    plannedAttempts: 0,
+    plannedSuccesses: 0,
+    retroAttempts: 0,
+    retroSuccesses: 0,
+  };
+  const buckets = [...(counts.get('')?.entries() ?? [])].map(([start, c]) => {
+    for (const k of Object.keys(total) as Array<keyof ProbeCounts>) total[k] += c[k];
+    return { start: iso(start), end: iso(start + stepMs), ...describe(c, q.excuseRetroactive) };
+  });
+  return {
+    service: q.service,
+    region: q.region ?? null,
+    from: iso(q.from),
+    to: iso(q.to),
+    step: `${q.stepSec}s`,
+    excuseRetroactive: q.excuseRetroactive,
+    total: describe(total, q.excuseRetroactive),
+    buckets,
+    maintenance: maintenance.map((m) => {
+      const retroactive = isRetroactive(m);
+      return {
+        maintenanceId: m.maintenanceId,
+        service: m.service,
+        region: m.region,
+        start: iso(m.startMs),
+        end: iso(m.endMs),
+        declaredAt: iso(m.declaredAtMs),
+        retroactive,
+        excused: !retroactive || q.excuseRetroactive,
+        description: m.description,
+      };
+    }),
+  };
+}

@@ -1,0 +1,111 @@
+import { explainCsi } from '../../model/explain.ts';
+import { type CsiScore, scoreCsi } from '../../model/score.ts';
+import { scoreValueWeightedCsi, type ValueWeightedCsi } from '../../model/segments.ts';
+import type { CxModel } from '../../model/types.ts';
+import { availabilityBasis } from '../kpi/availability.ts';
+import { isKpiId } from '../kpi/catalog.ts';
+import { emptyContact } from '../kpi/contact.ts';
+import { emptySocial } from '../kpi/social.ts';
+import { declaredKpis } from '../sources/registry.ts';
+import { type KpiBucket, kpiValues } from './buckets.ts';
+
+/**
+ * What a bucket's accumulators mean at the grain they were read at: KPI values, the
+ * counts behind the ratio KPIs, KQI and CSI scores (plain and value-weighted). Pure
+ * functions; the reads that fill the buckets are in buckets.ts.
+ */
+
+/**
+ * KPIs that are a share of events (good or bad ones / all): their numerator and
+ * denominator are counts, so a goal on them has an error budget and burn rates.
+ * Means, percentiles, scores (NPS, CSAT) and counts are not.
+ */
+const EVENT_SHARES = {
+  test_success_rate: (b, _excuse) => serviceabilityParts(b),
+  serviceability: (b, _excuse) => serviceabilityParts(b),
+  availability: (b, excuse) => {
+    const counts = b.accumulators.probe?.availability;
+    if (!counts) return { numerator: 0, denominator: 0 };
+    const basis = availabilityBasis(counts, { excuseRetroactive: excuse });
+    return { numerator: basis.successes, denominator: basis.attempts };
+  },
+  service_level: (b) => {
+    const c = b.accumulators.contact ?? emptyContact();
+    return { numerator: c.answeredWithinServiceLevel, denominator: c.answered + c.abandoned };
+  },
+  abandonment_rate: (b) => {
+    const c = b.accumulators.contact ?? emptyContact();
+    return { numerator: c.abandoned, denominator: c.answered + c.abandoned };
+  },
+  fcr: (b) => {
+    const c = b.accumulators.contact ?? emptyContact();
+    return { numerator: c.resolvedFirstContact, denominator: c.resolutionReported };
+  },
+  transfer_rate: (b) => {
+    const c = b.accumulators.contact ?? emptyContact();
+    return { numerator: c.transferred, denominator: c.transfersReported };
+  },
+  social_negative_share: (b) => {
+    const s = b.accumulators.social ?? emptySocial();
+    return { numerator: s.negativeMentions, denominator: s.mentions };
+  },
+} satisfies Record<string, (b: KpiBucket, excuseRetroactive: boolean) => RatioParts>;
+
+export interface RatioParts {
+  numerator: number;
+  denominator: number;
+}
+
+function serviceabilityParts(b: KpiBucket): RatioParts {
+  const counts = b.accumulators.probe?.availability;
+  return counts ? { numerator: counts.successes, denominator: counts.attempts } : { numerator: 0, denominator: 0 };
+}
+
+/** Whether a KPI is a share of events (built-in, or a declared `share`). */
+export function isEventShare(kpi: string): boolean {
+  if (Object.hasOwn(EVENT_SHARES, kpi)) return true;
+  return declaredKpis().some((k) => k.id === kpi && k.aggregate === 'share');
+}
+
+/** The counts behind an event-share KPI in a bucket; undefined for other KPIs. */
+export function ratioParts(b: KpiBucket, kpi: string, excuseRetroactive: boolean): RatioParts | undefined {
+  if (isKpiId(kpi) && Object.hasOwn(EVENT_SHARES, kpi)) {
+    return EVENT_SHARES[kpi as keyof typeof EVENT_SHARES](b, excuseRetroactive);
+  }
+  const declared = declaredKpis().find((k) => k.id === kpi && k.aggregate === 'share');
+  if (!declared) return undefined;
+  return b.declared[declared.source]?.[declared.name] ?? { numerator: 0, denominator: 0 };
+}
+
+/** The KPI → KQI → CSI score of one bucket under the model. */
+export const scoreBucket = (model: CxModel, b: KpiBucket, excuseRetroactive: boolean): CsiScore =>
+  scoreCsi(model, kpiValues(b, excuseRetroactive));
+
+/**
+ * The value-weighted CSI of the bucket starting at `start`, from each segment's bucket
+ * (segments in the model's order); null when no segment has data there.
+ */
+export function valueWeightedAt(
+  model: CxModel,
+  bySegment: ReadonlyMap<string, readonly KpiBucket[]>,
+  start: number,
+  excuseRetroactive: boolean,
+): ValueWeightedCsi | null {
+  const scores = new Map<string, CsiScore>();
+  for (const segment of Object.keys(model.segments)) {
+    const match = bySegment.get(segment)?.find((x) => x.start === start);
+    if (match) scores.set(segment, scoreBucket(model, match, excuseRetroactive));
+  }
+  return scores.size > 0 ? scoreValueWeightedCsi(model, scores) : null;
+}
+
+/** A CSI bucket as the API shows it: score, coverage, explanation and contributions. */
+export function csiView(score: CsiScore) {
+  return {
+    csi: score.csi,
+    coverage: score.coverage,
+    explanation: explainCsi(score),
+    contributions: score.contributions,
+    kqis: score.kqis,
+  };
+}
