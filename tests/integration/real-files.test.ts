@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../../services/app.ts';
+import { createMetricFeedReader } from '../../services/goals/feeds.ts';
 import { mapFile } from '../../services/replay/map-file.ts';
 import { type ReplaySummary, replay } from '../../services/replay/replay.ts';
 import { resolveMapping } from '../../services/replay/resolve.ts';
 import { mergeWindows, windowKpis } from '../../services/shared/kpi/window.ts';
 import { readKpiBuckets } from '../../services/shared/vitals/buckets.ts';
-import { eventually, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
+import { eventually, getJson, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
 import { type RealFile, realFilePath, runsWithRealFile } from '../support/real-data.ts';
 
 /**
@@ -122,6 +123,21 @@ describe('real files replayed twice through the product', () => {
       expect(k.asa_sec).toBeCloseTo(waitAnswered / answered.length, 9);
       expect(k.service_level).toBeCloseTo(within20 / (answered.length + abandoned), 12);
       expect(k.abandonment_rate).toBeCloseTo(abandoned / (answered.length + abandoned), 12);
+
+      // A Customer Care goal bound to the day reads exactly the API's numbers for it.
+      const day = { from: Date.UTC(1999, 7, 1), to: Date.UTC(1999, 7, 2) };
+      const feeds = createMetricFeedReader({ store: pipeline.store, excuseRetroactive: false, model: pipeline.model });
+      const care = { service: 'retail-banking' };
+      const rate = await feeds.read({ kind: 'kpi', name: 'abandonment_rate', filters: care }, day.from, day.to);
+      expect([rate.ratio, rate.value, rate.numerator, rate.denominator]).toEqual([true, 719 / 2230, 719, 2230]);
+      expect([rate.numerator, rate.denominator]).toEqual([abandoned, answered.length + abandoned]);
+      const asa = await feeds.read({ kind: 'kpi', name: 'asa_sec', filters: care }, day.from, day.to);
+      const fromApi = await getJson<{ buckets: Array<{ kpis: Record<string, number | null> }> }>(
+        `${pipeline.url}/api/v1/kpis?service=retail-banking&from=1999-08-01T00:00:00Z&to=1999-08-02T00:00:00Z&step=1d`,
+      );
+      expect(fromApi.status).toBe(200);
+      expect(fromApi.body.buckets.map((b) => b.kpis.asa_sec)).toEqual([asa.value]);
+      expect(asa.value).toBeCloseTo(waitAnswered / answered.length, 9);
     },
     240_000,
   );
