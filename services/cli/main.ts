@@ -1,10 +1,13 @@
 import { Command } from 'commander';
 import { type Pipeline, type Role, startPipeline } from '../app.ts';
 import { registerGoalsCommands } from '../goals/cli.ts';
+import { ModelError } from '../model/load.ts';
 import { registerReplayCommands } from '../replay/cli.ts';
 import { startEmbeddedKafka } from '../shared/bus/embedded.ts';
 import { type Config, ConfigError, describeConfig, EMBEDDED_BROKER_BACKLOG_BYTES, loadConfig } from '../shared/config/config.ts';
 import { createLogger, type Logger } from '../shared/log.ts';
+import { YamlFileError } from '../shared/sources/yaml-file.ts';
+import { checkDeclarations, checkModel, formatProblem, registerCheckCommand } from './check.ts';
 import { registerProvisionCommand } from './provision.ts';
 import { registerRecomputeCommand } from './recompute.ts';
 
@@ -24,6 +27,14 @@ export function configOrExit(): Config {
     }
     throw err;
   }
+}
+
+/** What a person reads when a command fails: the error's own message, a stack only when asked for. */
+export function cliErrorMessage(err: unknown): string {
+  if (err instanceof YamlFileError || err instanceof ConfigError || err instanceof ModelError) return err.message;
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (process.env.CXV_DEBUG === '1') return e.stack ?? e.message;
+  return `cxvitals: ${e.message} (CXV_DEBUG=1 prints the stack trace)`;
 }
 
 function banner(pipeline: Pipeline, config: Config, roles: readonly Role[]): string {
@@ -63,8 +74,19 @@ function banner(pipeline: Pipeline, config: Config, roles: readonly Role[]): str
   return lines.join('\n');
 }
 
+/** The checks of `cxvitals check` on what a start reads (declarations, model): refuse to start on any problem. */
+async function refuseInvalidFiles(config: Config): Promise<void> {
+  const declarations = checkDeclarations();
+  const problems = [...declarations.problems, ...(await checkModel(config.model.file, declarations.kpis))];
+  if (problems.length === 0) return;
+  for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+  process.stderr.write('cxvitals did not start: fix the problems above (`cxvitals check` lists them without starting).\n');
+  process.exit(1);
+}
+
 async function run(roles: readonly Role[]): Promise<void> {
   const config = configOrExit();
+  await refuseInvalidFiles(config);
   const log: Logger = createLogger(config.logLevel);
   const pipeline = await startPipeline(config, log, { roles }).catch((err: Error) => {
     log.fatal({ err }, 'start failed');
@@ -141,6 +163,7 @@ program
     process.stdout.write(`${describeConfig()}\n`);
   });
 
+registerCheckCommand(program);
 registerRecomputeCommand(program);
 registerProvisionCommand(program);
 registerReplayCommands(program);
@@ -151,4 +174,10 @@ program.commands
   ?.description('Without a subcommand: run only the goals service and its API. With one: the planner commands below.')
   .action(() => run(['goals']));
 
-await program.parseAsync(process.argv);
+// Every CLI error is one clear line (or one line per problem), never a stack trace.
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`${cliErrorMessage(err)}\n`);
+  process.exit(err instanceof ConfigError || err instanceof YamlFileError ? 2 : 1);
+}

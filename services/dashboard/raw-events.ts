@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
 import { instant } from '../api/time-params.ts';
 import { allSources } from '../shared/sources/registry.ts';
+import { maskPersonalData } from '../shared/auth/tokens.ts';
 import type { Store } from '../shared/store/store.ts';
 
 /**
@@ -73,6 +74,7 @@ const response = z.object({
   total: z.number().int(),
   problems: z.number().int(),
   events: z.array(event),
+  masked: z.boolean().describe('customer ids, agent ids and free text hidden: the token lacks read:events'),
 });
 
 interface EventRow {
@@ -104,6 +106,8 @@ export function registerRawEventsRoute(app: FastifyInstance, store: Store, o: Ra
       const sources = allSources().map((s) => s.name);
       if (!sources.includes(q.source) || q.source === 'maintenance') {
         throw new HttpError(
+      // Customer ids, agent ids and free text need read:events (shared/auth/tokens.ts).
+      const masked = !request.principal?.scopes.has('read:events');
           400,
           'UNKNOWN_SOURCE',
           `No windowed source "${q.source}"; use one of ${sources.filter((s) => s !== 'maintenance').join(', ')}.`,
@@ -164,12 +168,15 @@ export function registerRawEventsRoute(app: FastifyInstance, store: Store, o: Ra
         events: rows.map((r) => ({
           eventId: r.event_id,
           ts: iso(Number(r.ts_ms)),
+        masked,
           receivedAt: iso(Number(r.received_ms)),
           service: r.service,
           region: r.region,
           segment: r.segment === '' ? null : r.segment,
           problem: Number(r.problem) === 1,
-          payload: JSON.parse(r.payload) as Record<string, unknown>,
+          payload: ((payload) => (masked ? maskPersonalData(payload) : payload))(
+            JSON.parse(r.payload) as Record<string, unknown>,
+          ),
         })),
       };
     },

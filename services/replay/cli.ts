@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { fieldErrors, requiredMessage } from '../shared/sources/common.ts';
-import { getSource } from '../shared/sources/registry.ts';
+import { assertDeclaredSourcesLoaded, getSource } from '../shared/sources/registry.ts';
 import { YamlFileError } from '../shared/sources/yaml-file.ts';
 import { MappingMismatchError, mapFile, passThrough } from './map-file.ts';
 import { compileMapping } from './mapping/mapper.ts';
@@ -38,6 +38,8 @@ const defaultIo = (): ReplayIo => ({
   },
 });
 
+const DEFAULT_URL = 'http://localhost:8080';
+
 const positiveInt = (what: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1`);
@@ -53,7 +55,7 @@ interface Options {
   source?: string;
   mapping?: string;
   rate?: number;
-  url: string;
+  url?: string;
   token?: string;
   batch: number;
   dryRun?: boolean;
@@ -74,7 +76,7 @@ export function registerReplayCommands(program: Command, io: ReplayIo = defaultI
       'mapping file (default: the one in schemas/mappings/ whose files: pattern matches; none for NDJSON events)',
     )
     .option('--rate <n>', 'at most n events per second', positive)
-    .option('--url <url>', 'cxvitals server', io.env.CXV_URL ?? 'http://localhost:8080')
+    .option('--url <url>', `cxvitals server (default: $CXV_URL, else ${DEFAULT_URL})`)
     .option('--token <token>', 'ingest token (default: $CXV_TOKEN)')
     .option('--batch <n>', 'events per request', positiveInt('--batch'), 500)
     .option('--dry-run', 'map and validate locally; send nothing')
@@ -89,6 +91,7 @@ export function registerReplayCommands(program: Command, io: ReplayIo = defaultI
 async function runReplay(file: string, opts: Options, io: ReplayIo): Promise<number> {
   let summary: ReplaySummary;
   try {
+    assertDeclaredSourcesLoaded();
     const resolved = resolveMapping(file, opts);
     const definition = getSource(resolved.source);
     const shown = resolved.mappingFile ? path.relative(process.cwd(), resolved.mappingFile) : undefined;
@@ -104,7 +107,7 @@ async function runReplay(file: string, opts: Options, io: ReplayIo): Promise<num
       file,
       source: resolved.source,
       rows,
-      url: opts.url,
+      url: opts.url ?? io.env.CXV_URL ?? DEFAULT_URL,
       token: opts.token ?? io.env.CXV_TOKEN,
       backfill: opts.backfill,
       batchSize: opts.batch,

@@ -101,5 +101,33 @@ export function mappingProblems(mapping: Mapping, source: SourceDefinition<unkno
   for (const key of fields.required) {
     if (!set.has(key)) problems.push(`fields.${key}: source "${source.name}" requires it; map it or give it in defaults`);
   }
+  problems.push(...constantProblems(mapping, source));
+  return problems;
+}
+
+/**
+ * Values written in the mapping itself (a `const`, a `map` target, `otherwise`, a `default`,
+ * the `defaults`) checked with the source's own field validator, so `map: { Y: fixd }` on
+ * an enum fails before the first row instead of rejecting every row. Values a `type` or
+ * `time` converts later are left to the per-row check.
+ */
+function constantProblems(mapping: Mapping, source: SourceDefinition<unknown, object>): string[] {
+  if (!(source.input instanceof z.ZodObject)) return [];
+  const shape = source.input.shape as Record<string, z.ZodType>;
+  const problems: string[] = [];
+  const check = (at: string, field: string, value: unknown) => {
+    const schema = shape[field];
+    if (schema === undefined || value === null) return;
+    const r = schema.safeParse(value);
+    if (!r.success) problems.push(`${at}: ${JSON.stringify(value)} is not a valid ${field}: ${r.error.issues[0]?.message}`);
+  };
+  for (const [field, spec] of Object.entries(mapping.fields)) {
+    if (spec.type !== undefined || spec.time !== undefined) continue;
+    if (spec.const !== undefined) check(`fields.${field}.const`, field, spec.const);
+    for (const [from, to] of Object.entries(spec.map ?? {})) check(`fields.${field}.map.${from}`, field, to);
+    if (spec.otherwise !== undefined) check(`fields.${field}.otherwise`, field, spec.otherwise);
+    if (spec.default !== undefined) check(`fields.${field}.default`, field, spec.default);
+  }
+  for (const [field, value] of Object.entries(mapping.defaults)) check(`defaults.${field}`, field, value);
   return problems;
 }

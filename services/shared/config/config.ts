@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseReadTokenEntry, type ReadTokenEntry } from '../auth/tokens.ts';
 
 /**
  * Every setting cxvitals reads, declared once. The table in the README is the human
@@ -57,6 +58,30 @@ const ingestTokens = z
     message: 'must be a comma-separated list of source:sha256hex or *:sha256hex (64 hex digits: printf %s "$TOKEN" | sha256sum)',
   })
   .transform((entries) => entries.map((e) => ({ source: e.slice(0, e.indexOf(':')), sha256: e.slice(e.indexOf(':') + 1) })));
+
+/** Read tokens as stored (services/shared/auth/tokens.ts has the format). */
+const readTokens = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const entries: ReadTokenEntry[] = [];
+    for (const part of v.split(',').filter((e) => e.trim() !== '')) {
+      const entry = parseReadTokenEntry(part);
+      if (typeof entry === 'string') ctx.addIssue({ code: 'custom', message: entry });
+      else entries.push(entry);
+    }
+    return entries;
+  });
+
+const nameList = z
+  .string()
+  .trim()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((e) => e.trim())
+      .filter((e) => e !== ''),
+  );
 
 interface Setting {
   schema: z.ZodType<unknown>;
@@ -260,6 +285,60 @@ export const SETTINGS = {
 type SettingName = keyof typeof SETTINGS;
 
 export interface Config {
+  CXV_READ_TOKENS: {
+    schema: readTokens,
+    redactInErrors: true,
+    doc: 'Read API tokens, as SHA-256 hashes: comma-separated `scope+scope:sha256hex [owner=<name>] [expires=<ISO time>]`, scopes read:vitals, read:events, read:metrics (docs/security.md). Unset, and no CXV_READ_TOKENS_FILE → a random demo token with every read scope is generated at start and printed.',
+  },
+  CXV_READ_TOKENS_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'File with more read token entries, one per line (`#` starts a comment); read at start, added to CXV_READ_TOKENS.',
+  },
+  CXV_ALLOWED_HOSTS: {
+    schema: nameList,
+    default: '',
+    doc: 'Host names this server answers for besides localhost and IP addresses (a DNS-rebinding guard): comma-separated, e.g. cxvitals.noc.example,api. `*` turns the check off.',
+  },
+  CXV_CORS_ORIGINS: {
+    schema: nameList,
+    default: '',
+    doc: 'Origins whose pages may call the API from a browser (CORS), comma-separated, e.g. https://noc.example; empty = none.',
+  },
+  CXV_METRICS_PUBLIC: {
+    schema: boolFlag,
+    default: '0',
+    doc: '/metrics without a token (for a scrape inside a private network); default: a read:metrics token is needed.',
+  },
+  CXV_RATE_LIMIT_PER_TOKEN: {
+    schema: intIn(1, 10_000_000),
+    default: '6000',
+    doc: 'Requests a minute one read token may make (ingest is bounded by its own back-pressure); more get 429 with Retry-After.',
+  },
+  CXV_RATE_LIMIT_PER_ADDRESS: {
+    schema: intIn(1, 10_000_000),
+    default: '600',
+    doc: 'Requests a minute from one address without a recognised read token (goals person tokens included); more get 429.',
+  },
+  CXV_HTTP_HEADERS_TIMEOUT_MS: {
+    schema: intIn(1000, 600_000),
+    default: '10000',
+    doc: 'A request whose headers have not all arrived after this long is answered 408 and its connection closed.',
+  },
+  CXV_HTTP_REQUEST_TIMEOUT_MS: {
+    schema: intIn(1000, 3_600_000),
+    default: '60000',
+    doc: 'A request (headers and body) that has not fully arrived after this long is answered 408 and its connection closed.',
+  },
+  CXV_LIVE_STREAMS_PER_CLIENT: {
+    schema: intIn(1, 10_000),
+    default: '8',
+    doc: 'Live streams (/api/v1/live) one client (address and token) may hold open; more get 429. At most 100 in all.',
+  },
+  CXV_LIVE_MAX_AGE_SEC: {
+    schema: intIn(10, 86_400),
+    default: '3600',
+    doc: 'A live stream is ended after this long (the browser reconnects and is authorized again).',
+  },
   host: string;
   port: number;
   dataDir: string;
@@ -317,6 +396,18 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: Array<{ variable: string; message: string; value: string | undefined }>) {
+  /** Who may read (docs/security.md). */
+  read: {
+    tokens: ReadTokenEntry[];
+    tokensFile: string | undefined;
+    allowedHosts: string[];
+    corsOrigins: string[];
+    metricsPublic: boolean;
+    rateLimit: { perTokenPerMinute: number; perAddressPerMinute: number };
+    liveStreamsPerClient: number;
+    liveMaxAgeMs: number;
+  };
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
     super(
       `Invalid configuration:\n${problems
         .map((p) => `  ${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`)
@@ -414,6 +505,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** The configuration table (Markdown), generated from SETTINGS. */
+    read: {
+      tokens: (v.CXV_READ_TOKENS as ReadTokenEntry[] | undefined) ?? [],
+      tokensFile: v.CXV_READ_TOKENS_FILE as string | undefined,
+      allowedHosts: v.CXV_ALLOWED_HOSTS,
+      corsOrigins: v.CXV_CORS_ORIGINS,
+      metricsPublic: v.CXV_METRICS_PUBLIC,
+      rateLimit: { perTokenPerMinute: v.CXV_RATE_LIMIT_PER_TOKEN, perAddressPerMinute: v.CXV_RATE_LIMIT_PER_ADDRESS },
+      liveStreamsPerClient: v.CXV_LIVE_STREAMS_PER_CLIENT,
+      liveMaxAgeMs: (v.CXV_LIVE_MAX_AGE_SEC as number) * 1000,
+    },
+    http: { headersTimeoutMs: v.CXV_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: v.CXV_HTTP_REQUEST_TIMEOUT_MS },
 export function describeConfig(): string {
   const rows = Object.entries(SETTINGS as Record<string, Setting>).map(
     ([name, s]) =>

@@ -5,6 +5,7 @@ import { probeSource } from './probe.ts';
 import { socialSource } from './social.ts';
 import type { SourceDefinition } from './source.ts';
 import { surveySource } from './survey.ts';
+import { YamlFileError } from './yaml-file.ts';
 
 /** Every built-in source cxvitals accepts. One line per source. */
 export const SOURCES = {
@@ -45,6 +46,8 @@ export function getSource(name: string): AnySource | undefined {
 
 export const isDeclaredSource = (name: string): boolean => declared.has(name);
 
+export const isBuiltInSource = (name: string): boolean => BUILT_IN.has(name);
+
 /**
  * Reads every declaration in `dir` and registers it (replacing an earlier load of the same
  * name). Throws, naming the file and the key, when a declaration is invalid or tries to
@@ -54,7 +57,12 @@ export function loadDeclaredSources(dir = DECLARED_DIR, avroDir?: string): Decla
   const loaded = readDeclaredSources(dir, avroDir);
   for (const s of loaded) {
     if (BUILT_IN.has(s.declaration.name)) {
-      throw new Error(`${s.file}: "${s.declaration.name}" is a built-in source; give the declared source another name.`);
+      throw new YamlFileError(
+        s.file,
+        'source declaration',
+        [{ path: 'name', message: `"${s.declaration.name}" is a built-in source; give the declared source another name` }],
+        'See docs/adding-a-source.md for every key of a source declaration.',
+      );
     }
   }
   for (const s of loaded) {
@@ -71,6 +79,23 @@ export function declaredKpis(): DeclaredKpi[] {
   return [...declared.values()].flatMap((s) => s.kpis);
 }
 
+let declarationsError: YamlFileError | undefined;
+
+/**
+ * Throws the problems of the repository's declarations, if they had any: a pipeline must
+ * not start without a source it was given (startPipeline and the CLI call this first).
+ */
+export function assertDeclaredSourcesLoaded(): void {
+  if (declarationsError) throw declarationsError;
+}
+
 // The repository's own declarations are part of the product: load them with the registry,
-// so every process (ingest, aggregator, CLI) sees the same sources.
-loadDeclaredSources();
+// so every process (ingest, aggregator, CLI) sees the same sources. An invalid one is kept
+// as an error for assertDeclaredSourcesLoaded, not thrown here: an import that throws
+// would end any command (`cxvitals check` too) with a stack trace instead of the problems.
+try {
+  loadDeclaredSources();
+} catch (err) {
+  if (!(err instanceof YamlFileError)) throw err;
+  declarationsError = err;
+}
