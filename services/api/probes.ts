@@ -79,13 +79,17 @@ export function registerProbes(app: FastifyInstance, deps: ProbeDeps): void {
 
   typed.get(
     '/livez',
-    { schema: { summary: 'Liveness: the process answers (checks nothing external)', response: { 200: liveBody } } },
+    {
+      config: { scope: 'public' },
+      schema: { summary: 'Liveness: the process answers (checks nothing external)', response: { 200: liveBody } },
+    },
     async () => ({ status: 'alive' as const, uptimeSeconds: Math.round(process.uptime()) }),
   );
 
   typed.get(
     '/readyz',
     {
+      config: { scope: 'public' },
       schema: {
         summary: 'Readiness: started, Kafka and ClickHouse reachable, and (aggregator) a consumer-group member; 503 otherwise',
         response: { 200: readyBody, 503: readyBody },

@@ -8,61 +8,81 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type DashboardOptions, registerDashboard } from '../dashboard/index.ts';
-import { type GoalsService, registerGoalsRoutes } from '../goals/routes.ts';
-import type { IngestService } from '../ingest/ingest.ts';
-import { type IngestEdgeOptions, registerIngestRoutes } from '../ingest/routes.ts';
+import { type AuthLayerOptions, installAuthLayer, type RouteScope, scopedPlugin } from '../shared/auth/layer.ts';
+import { ReadTokens } from '../shared/auth/tokens.ts';
 import type { Bus } from '../shared/bus/bus.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { Store } from '../shared/store/store.ts';
-import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
 import { type ConsumerGroupProbe, registerProbes } from './probes.ts';
-import { checkRange, instant, step } from './time-params.ts';
-import { registerVitalsRoutes, type VitalsDeps } from './vitals-routes.ts';
 
 /**
- * The one HTTP server: /healthz, /metrics, the ingest routes and the read API under
- * /api/v1, with an OpenAPI document at /api/v1/openapi.json generated from the same
- * zod schemas that validate each route.
+ * The one HTTP server: the auth layer (shared/auth/layer.ts), /healthz, probes, /metrics
+ * and the OpenAPI document at /api/v1/openapi.json generated from the zod schemas that
+ * validate each route. The roles' routes (ingest, vitals, dashboard, goals) arrive as
+ * plugins, each with the scope its routes need; this module knows none of them.
  */
+
+/** A role's routes: registered in a context of their own, every route needing `scope` unless it declares one. */
+export interface RolePlugin {
+  name: string;
+  scope: RouteScope;
+  register(app: FastifyInstance): Promise<void> | void;
+}
+
+export interface HttpLimits {
+  /** Whole request (headers and body) must arrive within this (node's requestTimeout). */
+  requestTimeoutMs: number;
+  /** Headers must arrive within this (slow-header connections are closed). */
+  headersTimeoutMs: number;
+  /** A socket idle this long is closed. */
+  connectionTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  requestTimeoutMs: 60_000,
+  headersTimeoutMs: 10_000,
+  connectionTimeoutMs: 120_000,
+};
 
 export interface ServerDeps {
   bus: Bus;
   store: Store;
   metrics: Metrics;
-  /** The ingest path, when this process takes events. */
-  ingest?: IngestService;
   log: Logger;
-  excuseRetroactiveMaintenance: boolean;
-  /** The KPI/KQI/CSI reads, when this process serves them. */
-  vitals?: VitalsDeps;
-  /** The goals service (action-planning cycle), when this process runs it. */
-  goals?: GoalsService;
+  /** The roles this process serves, in registration order. */
+  plugins?: RolePlugin[];
   bodyLimitBytes?: number;
-  /** Ingest tokens and body limit (config.ingest); without it, the process's demo token guards ingest. */
-  ingestEdge?: IngestEdgeOptions;
   /** The aggregator's consumer-group membership, for /readyz (when this process runs it). */
   consumerGroup?: ConsumerGroupProbe;
-  /** Dashboard tuning (tests shorten the intervals); defaults in services/dashboard/index.ts. */
-  dashboard?: Partial<DashboardOptions>;
+  /** Read tokens, hosts, CORS, rate limits. Default: the process's demo read token, localhost only, no CORS. */
+  auth?: Partial<AuthLayerOptions>;
+  /** /metrics without a read:metrics token (CXV_METRICS_PUBLIC). */
+  metricsPublic?: boolean;
+  http?: Partial<HttpLimits>;
 }
 
 const healthBody = z.object({
   status: z.enum(['ok', 'unavailable']),
-  bus: z.object({ ok: z.boolean(), client: z.string(), brokers: z.string(), detail: z.string() }),
-  store: z.object({ ok: z.boolean(), mode: z.string(), location: z.string() }),
+  bus: z.object({ ok: z.boolean(), client: z.string(), brokers: z.string(), detail: z.string() }).optional(),
+  store: z.object({ ok: z.boolean(), mode: z.string(), location: z.string() }).optional(),
 });
 
-const boolParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.http };
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     // Per-request logs would drown the structured log under dashboard polling; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes ?? 10 * 1024 * 1024,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.connectionTimeoutMs,
+    // Node checks the header and request deadlines every connectionsCheckingInterval (30 s by default).
+    http: {
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -71,7 +91,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       info: {
         title: 'cxvitals API',
         version: '1.0.0',
-        description: 'Ingest customer-experience events; read Availability, Serviceability and (later) KPIs, KQIs and CSI.',
+        description:
+          'Ingest customer-experience events; read KPIs, KQIs, CSI, Availability and Serviceability. Reads need a read token (`Authorization: Bearer`), see docs/security.md.',
       },
     },
     transform: jsonSchemaTransform,
@@ -114,80 +135,54 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     }),
   );
 
+  await installAuthLayer(app, {
+    readTokens: deps.auth?.readTokens ?? ReadTokens.demo(),
+    allowedHosts: deps.auth?.allowedHosts ?? [],
+    corsOrigins: deps.auth?.corsOrigins ?? [],
+    rateLimit: deps.auth?.rateLimit ?? { perTokenPerMinute: 6000, perAddressPerMinute: 600 },
+    ...(deps.auth?.refusedTokenCacheMs !== undefined ? { refusedTokenCacheMs: deps.auth.refusedTokenCacheMs } : {}),
+  });
+
   const typed = app.withTypeProvider<ZodTypeProvider>();
 
   typed.get(
     '/healthz',
-    { schema: { summary: 'Bus and store health (503 when either is down)', response: { 200: healthBody, 503: healthBody } } },
-    async (_request, reply) => {
+    {
+      config: { scope: 'public' },
+      schema: {
+        summary: 'Bus and store health (503 when either is down); the details only with a read token',
+        response: { 200: healthBody, 503: healthBody },
+      },
+    },
+    async (request, reply) => {
       const [bus, storeOk] = await Promise.all([deps.bus.health(), deps.store.ping()]);
       const ok = bus.ok && storeOk;
-      return reply.code(ok ? 200 : 503).send({
-        status: ok ? 'ok' : 'unavailable',
+      const status = ok ? ('ok' as const) : ('unavailable' as const);
+      reply.code(ok ? 200 : 503);
+      // Broker addresses and data folders are for operators, not for whoever can reach the port.
+      if (!request.principal) return { status };
+      return {
+        status,
         bus,
         store: { ok: storeOk, mode: deps.store.mode, location: deps.store.location },
-      });
+      };
     },
   );
 
   registerProbes(app, deps);
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
-  });
-
-  if (deps.ingest) registerIngestRoutes(app, deps.ingest, deps.ingestEdge);
-
-  typed.get(
-    '/api/v1/availability',
-    {
-      schema: {
-        summary:
-          'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
-        querystring: z.object({
-          service: z.string().min(1).max(128),
-          region: z.string().min(1).max(128).optional(),
-          from: instant.optional(),
-          to: instant.optional(),
-          step: step.default(60),
-          excuseRetroactive: boolParam.optional(),
-        }),
-      },
-    },
-    async (request) => {
-      const q = request.query;
-      const to = q.to ?? Date.now();
-      const from = q.from ?? to - 3600_000;
-      const problem = checkRange(from, to, q.step);
-      if (problem)
-        throw new HttpError(400, 'INVALID_REQUEST', `Invalid querystring: ${problem.field} ${problem.message}`, [problem]);
-      return readAvailability(deps.store, {
-        service: q.service,
-        region: q.region,
-        from,
-        to,
-        stepSec: q.step,
-        excuseRetroactive: q.excuseRetroactive ?? deps.excuseRetroactiveMaintenance,
-      });
+  app.get(
+    '/metrics',
+    { config: { scope: deps.metricsPublic ? 'public' : 'read:metrics' }, schema: { hide: true } },
+    async (_request, reply) => {
+      reply.header('content-type', deps.metrics.registry.contentType);
+      return deps.metrics.registry.metrics();
     },
   );
 
-  if (deps.vitals) registerVitalsRoutes(app, deps.vitals);
-  // The vital-signs dashboard at / (services/dashboard): page, drill-down, live stream, business gauges.
-  if (deps.vitals) {
-    await registerDashboard(app, {
-      store: deps.store,
-      metrics: deps.metrics,
-      model: deps.vitals.model,
-      excuseRetroactiveMaintenance: deps.vitals.excuseRetroactiveMaintenance,
-      log: deps.log,
-      options: deps.dashboard,
-    });
-  }
-  if (deps.goals) registerGoalsRoutes(app, deps.goals);
+  for (const plugin of deps.plugins ?? []) await app.register(scopedPlugin(plugin.scope, plugin.register));
 
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   return app;
 }

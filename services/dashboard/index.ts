@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { CxModel } from '../model/types.ts';
+import { setSessionCookie } from '../shared/auth/layer.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { Store } from '../shared/store/store.ts';
@@ -13,7 +14,7 @@ import {
 import { LandingWatcher } from './landing-watcher.ts';
 import { registerLiveRoute } from './live.ts';
 import { registerMetaRoutes } from './meta-routes.ts';
-import { dashboardPage, unavailablePage } from './page.ts';
+import { dashboardPage, signInPage, unavailablePage } from './page.ts';
 import { registerRawEventsRoute } from './raw-events.ts';
 
 /**
@@ -28,6 +29,10 @@ export interface DashboardOptions {
   livePollMs: number;
   liveHeartbeatMs: number;
   maxLiveClients: number;
+  /** Live streams one client (address and token) may hold open. */
+  maxLiveStreamsPerClient: number;
+  /** A live stream is ended after this long; the browser reconnects (and is authorized again). */
+  liveMaxAgeMs: number;
   /** The page calls data stale when the newest window ended longer ago than this. */
   staleAfterMs: number;
   /** Business gauges: how often, over how many closed minutes, and for at most how many (service, region) pairs. */
@@ -42,6 +47,8 @@ export const DEFAULT_DASHBOARD_OPTIONS: DashboardOptions = {
   livePollMs: 2000,
   liveHeartbeatMs: 5000,
   maxLiveClients: 100,
+  maxLiveStreamsPerClient: 8,
+  liveMaxAgeMs: 3_600_000,
   staleAfterMs: 180_000,
   gaugeIntervalMs: DEFAULT_GAUGE_INTERVAL_MS,
   gaugeWindowMinutes: DEFAULT_GAUGE_WINDOW_MINUTES,
@@ -71,21 +78,44 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   const log = deps.log.child({ component: 'dashboard' });
   const assets = await loadDashboardAssets(log);
 
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => {
-    reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-cache' }).type('text/html; charset=utf-8');
-    if (!assets.ok) return reply.code(503).send(unavailablePage(assets.problem));
-    return dashboardPage(assets.sourceHash);
-  });
+  // Sign-in: `/?token=…` (the URL the start-up banner prints) sets the session cookie and
+  // redirects to the same URL without the token; without a session, a sign-in form.
+  app.get<{ Querystring: { token?: string } }>(
+    '/',
+    { config: { scope: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' }).type('text/html; charset=utf-8');
+      const token = request.query.token;
+      if (token !== undefined) {
+        const check = app.readTokens.check(token);
+        if (!check.ok) return reply.code(401).send(signInPage(check.message));
+        if (!check.principal.scopes.has('read:vitals'))
+          return reply.code(403).send(signInPage('This token has no read:vitals scope: the dashboard needs one that has.'));
+        setSessionCookie(request, reply, token, check.principal);
+        const clean = new URL(request.url, 'http://localhost');
+        clean.searchParams.delete('token');
+        return reply.redirect(`${clean.pathname}${clean.search}`, 303);
+      }
+      if (!request.principal?.scopes.has('read:vitals')) return reply.code(401).send(signInPage());
+      if (!assets.ok) return reply.code(503).send(unavailablePage(assets.problem));
+      return dashboardPage(assets.sourceHash);
+    },
+  );
 
-  app.get<{ Params: { file: string } }>('/dashboard/:file', { schema: { hide: true } }, async (request, reply) => {
-    const file = assets.ok ? assets.files.get(request.params.file) : undefined;
-    if (!file) {
-      return reply.code(404).send({ code: 'NOT_FOUND', message: `No dashboard file ${request.params.file.slice(0, 100)}.` });
-    }
-    // The page asks for ?v=<source hash>, so a new build is a new URL and caching is safe.
-    reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'public, max-age=86400' }).type(file.contentType);
-    return file.body;
-  });
+  // The bundle holds no data: served to anyone, so the sign-in page can be styled like the rest.
+  app.get<{ Params: { file: string } }>(
+    '/dashboard/:file',
+    { config: { scope: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      const file = assets.ok ? assets.files.get(request.params.file) : undefined;
+      if (!file) {
+        return reply.code(404).send({ code: 'NOT_FOUND', message: `No dashboard file ${request.params.file.slice(0, 100)}.` });
+      }
+      // The page asks for ?v=<source hash>, so a new build is a new URL and caching is safe.
+      reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'public, max-age=86400' }).type(file.contentType);
+      return file.body;
+    },
+  );
 
   registerMetaRoutes(app, {
     store: deps.store,
@@ -101,6 +131,8 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     heartbeatMs: o.liveHeartbeatMs,
     staleAfterMs: o.staleAfterMs,
     maxClients: o.maxLiveClients,
+    maxStreamsPerClient: o.maxLiveStreamsPerClient,
+    maxStreamAgeMs: o.liveMaxAgeMs,
   });
   const gauges = new BusinessGauges({
     store: deps.store,

@@ -20,12 +20,20 @@ export interface LiveOptions {
   staleAfterMs: number;
   /** At most this many open streams; more get 503 (a wall screen needs one). */
   maxClients: number;
+  /** At most this many open streams per client (address and token); more get 429. */
+  maxStreamsPerClient: number;
+  /**
+   * A stream is ended after this long (or when its token expires, if sooner); EventSource
+   * reconnects by itself, and the reconnection is authorized afresh.
+   */
+  maxStreamAgeMs: number;
 }
 
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 export function registerLiveRoute(app: FastifyInstance, watcher: LandingWatcher, metrics: Metrics, o: LiveOptions): void {
   const clients = new Set<ServerResponse>();
+  const perClient = new Map<string, number>();
 
   app.get(
     '/api/v1/live',
@@ -36,7 +44,18 @@ export function registerLiveRoute(app: FastifyInstance, watcher: LandingWatcher,
         produces: ['text/event-stream'],
       },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      // Who is asking: the address and the token (a shared wall-screen token still counts per screen).
+      const client = `${request.ip}|${request.principal?.tokenHash ?? ''}`;
+      if ((perClient.get(client) ?? 0) >= o.maxStreamsPerClient) {
+        return reply
+          .code(429)
+          .header('retry-after', '30')
+          .send({
+            code: 'TOO_MANY_STREAMS_FOR_CLIENT',
+            message: `At most ${o.maxStreamsPerClient} live streams per client; close another dashboard tab on this machine.`,
+          });
+      }
       if (clients.size >= o.maxClients) {
         return reply
           .code(503)
@@ -61,12 +80,23 @@ export function registerLiveRoute(app: FastifyInstance, watcher: LandingWatcher,
       send('hello', { serverTime: Date.now(), staleAfterMs: o.staleAfterMs, ...watcher.freshness });
       const unsubscribe = watcher.subscribe((landed: LandedWindows) => send('windows', landed));
       const heartbeat = setInterval(() => send('status', { serverTime: Date.now(), ...watcher.freshness }), o.heartbeatMs);
+      const expiresAt = request.principal?.expiresAt;
+      const ageMs = Math.max(0, Math.min(o.maxStreamAgeMs, (expiresAt ?? Number.POSITIVE_INFINITY) - Date.now()));
+      const maxAge = setTimeout(() => res.end(), ageMs);
       clients.add(res);
+      perClient.set(client, (perClient.get(client) ?? 0) + 1);
       metrics.liveClients.set(clients.size);
+      let closed = false;
       const close = () => {
+        if (closed) return;
+        closed = true;
         clearInterval(heartbeat);
+        clearTimeout(maxAge);
         unsubscribe();
         clients.delete(res);
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left > 0) perClient.set(client, left);
+        else perClient.delete(client);
         metrics.liveClients.set(clients.size);
       };
       // Only the response's 'close' means the client went away (a GET request's own
@@ -78,6 +108,7 @@ export function registerLiveRoute(app: FastifyInstance, watcher: LandingWatcher,
   app.addHook('preClose', async () => {
     for (const res of clients) res.end();
     clients.clear();
+    perClient.clear();
     metrics.liveClients.set(0);
   });
 }

@@ -58,3 +58,14 @@ export function unavailablePage(problem: string): string {
 <p>The API still works: <a style="color:#56B4E9" href="/api/v1/openapi.json">/api/v1/openapi.json</a>, <a style="color:#56B4E9" href="/metrics">/metrics</a>.</p>
 </body></html>`;
 }
+
+/** The page without a session: paste a read token (or open the URL the start-up banner prints). */
+export function signInPage(problem?: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>cxvitals · sign in</title></head>
+<body style="font:20px/1.5 system-ui,sans-serif;background:#0b0f14;color:#e8edf2;padding:2rem">
+<h1>Sign in to cxvitals</h1>
+${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ''}
+<p>The dashboard needs a read token with the <code>read:vitals</code> scope. The embedded demo prints a sign-in URL at start; an operator issues tokens with <code>cxvitals tokens issue</code>.</p>
+<form method="get" action="/"><label>Token <input name="token" type="password" autocomplete="off" required></label> <button>Sign in</button></form>
+</body></html>`;
+}

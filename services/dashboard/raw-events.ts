@@ -3,9 +3,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
 import { instant } from '../api/time-params.ts';
-import { allSources } from '../shared/sources/registry.ts';
 import { maskPersonalData } from '../shared/auth/tokens.ts';
 import type { Store } from '../shared/store/store.ts';
+import { allSources } from '../shared/sources/registry.ts';
 
 /**
  * GET /api/v1/events: the raw events behind a window, for drill-down ("the failed probes
@@ -73,9 +73,9 @@ const response = z.object({
   problemMeaning: z.string().nullable(),
   total: z.number().int(),
   problems: z.number().int(),
-  events: z.array(event),
   masked: z.boolean().describe('customer ids, agent ids and free text hidden: the token lacks read:events'),
 });
+  events: z.array(event),
 
 interface EventRow {
   event_id: string;

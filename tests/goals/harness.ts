@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../../services/api/server.ts';
-import { type GoalsService, registerGoalsRoutes } from '../../services/goals/routes.ts';
-import type { IngestService } from '../../services/ingest/ingest.ts';
+import { GoalsService } from '../../services/goals/routes.ts';
+import { goalsPlugin } from '../../services/roles.ts';
 import type { Bus } from '../../services/shared/bus/bus.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics, type Metrics } from '../../services/shared/metrics.ts';
@@ -45,16 +45,8 @@ export async function startHarness(
   const store = await openStore({ mode: 'embedded', dataDir, database: 'cxvitals', log: silentLogger });
   await migrate(store, silentLogger);
   const metrics = createMetrics();
-  const app = await buildServer({
-    bus: {} as unknown as Bus,
-    ingest: {} as unknown as IngestService,
-    store,
-    metrics,
-    log: silentLogger,
-    excuseRetroactiveMaintenance: false,
-  });
   const clock = { now: startAt };
-  const goals = registerGoalsRoutes(app, {
+  const goals = new GoalsService({
     store,
     log: silentLogger,
     registry: metrics.registry,
@@ -62,6 +54,8 @@ export async function startHarness(
     adminToken: ADMIN_TOKEN,
     ...(options.alertRulesPath ? { alertRulesPath: options.alertRulesPath } : {}),
   });
+  // The goals role plugin behind the real auth layer, as the application registers it.
+  const app = await buildServer({ bus: {} as unknown as Bus, store, metrics, log: silentLogger, plugins: [goalsPlugin(goals)] });
   if (options.listen) await app.listen({ host: '127.0.0.1', port: 0 });
   else await app.ready();
   return {

@@ -10,6 +10,7 @@ import {
   type IngestAuthError,
   loadIngestAuth,
 } from '../../services/ingest/auth.ts';
+import { demoReadCredentials } from '../../services/shared/auth/tokens.ts';
 import { ConfigError, loadConfig } from '../../services/shared/config/config.ts';
 import { EXAMPLES } from './examples.ts';
 import { counter, type Edge, json, startEdge, TOKENS } from './harness.ts';
@@ -100,8 +101,12 @@ describe('ingest auth over HTTP', () => {
     expect((await edge.post('', [])).statusCode).toBe(404);
   });
 
-  it('the stats endpoint and the rest of the API do not need an ingest token', async () => {
-    const res = await edge.inject({ method: 'GET', url: '/api/v1/ingest/stats' });
+  it('the stats endpoint needs a read token (read:metrics), not an ingest token', async () => {
+    const anonymous = await edge.inject({ method: 'GET', url: '/api/v1/ingest/stats' });
+    expect([anonymous.statusCode, json(anonymous).code]).toEqual([401, 'AUTH_REQUIRED']);
+    const withIngestToken = await edge.inject({ method: 'GET', url: '/api/v1/ingest/stats', headers: bearer(TOKENS.any.token) });
+    expect(withIngestToken.statusCode).toBe(401);
+    const res = await edge.inject({ method: 'GET', url: '/api/v1/ingest/stats', headers: bearer(demoReadCredentials().token) });
     expect(res.statusCode).toBe(200);
   });
 });

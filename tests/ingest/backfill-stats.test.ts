@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IngestStats } from '../../services/ingest/stats.ts';
+import { demoReadCredentials } from '../../services/shared/auth/tokens.ts';
 import { backfillTopicForSource, topicForSource } from '../../services/shared/bus/bus.ts';
 import { sourceNames } from '../../services/shared/sources/registry.ts';
 import { EXAMPLES, exampleNo } from './examples.ts';
@@ -60,7 +61,11 @@ describe('GET /api/v1/ingest/stats', () => {
     edge.metrics.aggregatorOutcome.inc({ source: 'probe', outcome: 'dead_lettered' }, 1);
     edge.metrics.aggregatorOutcome.inc({ source: 'probe', outcome: 'counted' }, 1);
 
-    const res = await edge.inject({ method: 'GET', url: '/api/v1/ingest/stats' });
+    const res = await edge.inject({
+      method: 'GET',
+      url: '/api/v1/ingest/stats',
+      headers: { authorization: `Bearer ${demoReadCredentials().token}` },
+    });
     expect(res.statusCode).toBe(200);
     const zero = { received: 0, accepted: 0, rejected: { total: 0, byReason: {} }, deadLettered: 0, balanced: true };
     const stats = json<IngestStats>(res);

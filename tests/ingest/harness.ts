@@ -4,7 +4,7 @@
  * store double that is never queried by ingest. Requests go through `app.inject`.
  */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildServer } from '../../services/api/server.ts';
+import { buildHttpApp } from '../../services/roles.ts';
 import { generateIngestToken, IngestAuth, parseTokenEntries } from '../../services/ingest/auth.ts';
 import { BusBacklogGuard } from '../../services/ingest/backlog.ts';
 import { IngestService } from '../../services/ingest/ingest.ts';
@@ -143,7 +143,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
           .map((t) => t.entry)
           .join('\n')
       : options.tokenEntries;
-  const app = await buildServer({
+  const app = await buildHttpApp({
     bus: bus.bus,
     store: storeDouble,
     metrics,

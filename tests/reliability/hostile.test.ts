@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../services/api/server.ts';
+import { buildHttpApp } from '../../services/roles.ts';
 import { GoalsService } from '../../services/goals/routes.ts';
 import { generateIngestToken, IngestAuth, parseTokenEntries } from '../../services/ingest/auth.ts';
 import { IngestService } from '../../services/ingest/ingest.ts';
@@ -65,7 +65,7 @@ describe('hostile input at every public endpoint', () => {
     const ingestToken = generateIngestToken('probe');
     const goals = new GoalsService({ store: recording, log: silentLogger, registry: metrics.registry, adminToken: ADMIN });
     const model = await loadModel();
-    app = await buildServer({
+    app = await buildHttpApp({
       bus,
       store: recording,
       metrics,

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../services/api/server.ts';
 import { MAX_INSTANT_MS, MIN_INSTANT_MS } from '../../services/api/time-params.ts';
 import { loadModel } from '../../services/model/load.ts';
+import { buildHttpApp } from '../../services/roles.ts';
+import { demoReadCredentials } from '../../services/shared/auth/tokens.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import type { Store } from '../../services/shared/store/store.ts';
@@ -26,10 +27,13 @@ const store: Store = {
   close: async () => {},
 };
 
+/** Reads need a token (issue 15, finding 1): the process's demo read token. */
+const READ = { authorization: `Bearer ${demoReadCredentials().token}` };
+
 let app: FastifyInstance;
 beforeAll(async () => {
   const model = await loadModel();
-  app = await buildServer({
+  app = await buildHttpApp({
     bus: busDouble().bus,
     store,
     metrics: createMetrics(),
@@ -62,7 +66,11 @@ describe('from/to far out of range → 400 naming the field, never 500', () => {
       ];
       for (const [field, value] of cases) {
         const other = field === 'from' ? 'to=2026-11-23T12:00:00Z' : 'from=2026-11-23T11:00:00Z';
-        const res = await app.inject({ method: 'GET', url: `${route}${field}=${encodeURIComponent(value)}&${other}` });
+        const res = await app.inject({
+          method: 'GET',
+          url: `${route}${field}=${encodeURIComponent(value)}&${other}`,
+          headers: READ,
+        });
         expect({ value, status: res.statusCode }).toEqual({ value, status: 400 });
         const body = res.json() as { code: string; errors: Array<{ field: string; message: string }> };
         expect(body.code).toBe('INVALID_REQUEST');
@@ -77,6 +85,7 @@ describe('from/to far out of range → 400 naming the field, never 500', () => {
     const res = await app.inject({
       method: 'GET',
       url: `/api/v1/availability?service=voice&from=2299-12-31T23:00:00Z&to=${MAX_INSTANT_MS}`,
+      headers: READ,
     });
     expect(res.statusCode).toBe(200);
   });

@@ -280,11 +280,6 @@ export const SETTINGS = {
     default: '10000',
     doc: 'How long an ingest request waits for Kafka to acknowledge its events before answering 503 with Retry-After.',
   },
-} satisfies Record<string, Setting>;
-
-type SettingName = keyof typeof SETTINGS;
-
-export interface Config {
   CXV_READ_TOKENS: {
     schema: readTokens,
     redactInErrors: true,
@@ -344,6 +339,11 @@ export interface Config {
   dataDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   simulate: boolean;
+} satisfies Record<string, Setting>;
+
+type SettingName = keyof typeof SETTINGS;
+
+export interface Config {
   kafka: {
     mode: 'embedded' | 'external';
     brokers: string | undefined;
@@ -391,11 +391,6 @@ export interface Config {
     maxBusBacklogBytes: number;
   };
   goals: { adminToken: string | undefined };
-  model: { file: string; shortAbandonSec: number; serviceLevelSec: number };
-}
-
-export class ConfigError extends Error {
-  constructor(readonly problems: Array<{ variable: string; message: string; value: string | undefined }>) {
   /** Who may read (docs/security.md). */
   read: {
     tokens: ReadTokenEntry[];
@@ -413,6 +408,11 @@ export class ConfigError extends Error {
         .map((p) => `  ${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`)
         .join('\n')}\nFix the variable(s) above (see the configuration table in README.md) and start again.`,
     );
+  model: { file: string; shortAbandonSec: number; serviceLevelSec: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: Array<{ variable: string; message: string; value: string | undefined }>) {
     this.name = 'ConfigError';
   }
 }
@@ -496,15 +496,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         (v.CXV_INGEST_MAX_BUS_BACKLOG_BYTES as number | undefined) ?? (brokers ? 0 : EMBEDDED_BROKER_BACKLOG_BYTES),
     },
     goals: { adminToken: v.CXV_GOALS_ADMIN_TOKEN as string | undefined },
-    model: {
-      file: path.resolve(v.CXV_MODEL_FILE as string),
-      shortAbandonSec: v.CXV_SHORT_ABANDON_SEC,
-      serviceLevelSec: v.CXV_SERVICE_LEVEL_SEC,
-    },
-  };
-}
-
-/** The configuration table (Markdown), generated from SETTINGS. */
     read: {
       tokens: (v.CXV_READ_TOKENS as ReadTokenEntry[] | undefined) ?? [],
       tokensFile: v.CXV_READ_TOKENS_FILE as string | undefined,
@@ -523,3 +514,12 @@ export function describeConfig(): string {
   );
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
+    model: {
+      file: path.resolve(v.CXV_MODEL_FILE as string),
+      shortAbandonSec: v.CXV_SHORT_ABANDON_SEC,
+      serviceLevelSec: v.CXV_SERVICE_LEVEL_SEC,
+    },
+  };
+}
+
+/** The configuration table (Markdown), generated from SETTINGS. */

@@ -1,0 +1,47 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Store } from '../shared/store/store.ts';
+import { readAvailability } from './availability.ts';
+import { HttpError } from './errors.ts';
+import { checkRange, instant, step } from './time-params.ts';
+
+/** GET /api/v1/availability: Availability and Serviceability per bucket (services/api/availability.ts). */
+
+const boolParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: Store; excuseRetroactiveMaintenance: boolean }) {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/v1/availability',
+    {
+      schema: {
+        summary:
+          'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
+        querystring: z.object({
+          service: z.string().min(1).max(128),
+          region: z.string().min(1).max(128).optional(),
+          from: instant.optional(),
+          to: instant.optional(),
+          step: step.default(60),
+          excuseRetroactive: boolParam.optional(),
+        }),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const to = q.to ?? Date.now();
+      const from = q.from ?? to - 3600_000;
+      const problem = checkRange(from, to, q.step);
+      if (problem)
+        throw new HttpError(400, 'INVALID_REQUEST', `Invalid querystring: ${problem.field} ${problem.message}`, [problem]);
+      return readAvailability(deps.store, {
+        service: q.service,
+        region: q.region,
+        from,
+        to,
+        stepSec: q.step,
+        excuseRetroactive: q.excuseRetroactive ?? deps.excuseRetroactiveMaintenance,
+      });
+    },
+  );
+}
