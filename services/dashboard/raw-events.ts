@@ -4,8 +4,8 @@ import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
 import { instant } from '../api/time-params.ts';
 import { maskPersonalData } from '../shared/auth/tokens.ts';
-import type { Store } from '../shared/store/store.ts';
 import { allSources } from '../shared/sources/registry.ts';
+import type { Store } from '../shared/store/store.ts';
 
 /**
  * GET /api/v1/events: the raw events behind a window, for drill-down ("the failed probes
@@ -74,8 +74,8 @@ const response = z.object({
   total: z.number().int(),
   problems: z.number().int(),
   masked: z.boolean().describe('customer ids, agent ids and free text hidden: the token lacks read:events'),
-});
   events: z.array(event),
+});
 
 interface EventRow {
   event_id: string;
@@ -103,11 +103,11 @@ export function registerRawEventsRoute(app: FastifyInstance, store: Store, o: Ra
     },
     async (request) => {
       const q = request.query;
+      // Customer ids, agent ids and free text need read:events (shared/auth/tokens.ts).
+      const masked = !request.principal?.scopes.has('read:events');
       const sources = allSources().map((s) => s.name);
       if (!sources.includes(q.source) || q.source === 'maintenance') {
         throw new HttpError(
-      // Customer ids, agent ids and free text need read:events (shared/auth/tokens.ts).
-      const masked = !request.principal?.scopes.has('read:events');
           400,
           'UNKNOWN_SOURCE',
           `No windowed source "${q.source}"; use one of ${sources.filter((s) => s !== 'maintenance').join(', ')}.`,
@@ -165,10 +165,10 @@ export function registerRawEventsRoute(app: FastifyInstance, store: Store, o: Ra
         problemMeaning: PROBLEM_MEANING[q.source] ?? null,
         total: Number(counts?.total ?? 0),
         problems: Number(counts?.problems ?? 0),
+        masked,
         events: rows.map((r) => ({
           eventId: r.event_id,
           ts: iso(Number(r.ts_ms)),
-        masked,
           receivedAt: iso(Number(r.received_ms)),
           service: r.service,
           region: r.region,

@@ -334,16 +334,16 @@ export const SETTINGS = {
     default: '3600',
     doc: 'A live stream is ended after this long (the browser reconnects and is authorized again).',
   },
-  host: string;
-  port: number;
-  dataDir: string;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  simulate: boolean;
 } satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
 
 export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  simulate: boolean;
   kafka: {
     mode: 'embedded' | 'external';
     brokers: string | undefined;
@@ -403,16 +403,16 @@ export interface Config {
     liveMaxAgeMs: number;
   };
   http: { headersTimeoutMs: number; requestTimeoutMs: number };
-    super(
-      `Invalid configuration:\n${problems
-        .map((p) => `  ${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`)
-        .join('\n')}\nFix the variable(s) above (see the configuration table in README.md) and start again.`,
-    );
   model: { file: string; shortAbandonSec: number; serviceLevelSec: number };
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: Array<{ variable: string; message: string; value: string | undefined }>) {
+    super(
+      `Invalid configuration:\n${problems
+        .map((p) => `  ${p.variable}=${JSON.stringify(p.value ?? '')}: ${p.message}`)
+        .join('\n')}\nFix the variable(s) above (see the configuration table in README.md) and start again.`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -507,13 +507,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       liveMaxAgeMs: (v.CXV_LIVE_MAX_AGE_SEC as number) * 1000,
     },
     http: { headersTimeoutMs: v.CXV_HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs: v.CXV_HTTP_REQUEST_TIMEOUT_MS },
-export function describeConfig(): string {
-  const rows = Object.entries(SETTINGS as Record<string, Setting>).map(
-    ([name, s]) =>
-      `| \`${name}\` | ${s.default === undefined ? '(unset)' : s.default === '' ? '(empty)' : `\`${s.default}\``} | ${s.doc} |`,
-  );
-  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
-}
     model: {
       file: path.resolve(v.CXV_MODEL_FILE as string),
       shortAbandonSec: v.CXV_SHORT_ABANDON_SEC,
@@ -523,3 +516,10 @@ export function describeConfig(): string {
 }
 
 /** The configuration table (Markdown), generated from SETTINGS. */
+export function describeConfig(): string {
+  const rows = Object.entries(SETTINGS as Record<string, Setting>).map(
+    ([name, s]) =>
+      `| \`${name}\` | ${s.default === undefined ? '(unset)' : s.default === '' ? '(empty)' : `\`${s.default}\``} | ${s.doc} |`,
+  );
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
