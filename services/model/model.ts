@@ -6,6 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { parseDocument } from 'yaml';
+import { incidentSettings } from '../incidents/settings.ts';
 import { KPI_CATALOG } from '../shared/kpi/catalog.ts';
 import { compileCatalog } from './catalog.ts';
 import { type ModelFile, modelFileSchema } from './schema.ts';
@@ -130,6 +131,7 @@ function compile(file: ModelFile, extraKpis: readonly ExtraKpi[]): ParseResult {
     csi: file.csi.kqis.map((m) => ({ kqi: m.kqi, weight: m.weight })),
     segments: file.segments,
     catalog,
+    ...(file.incidents ? { incidents: incidentSettings(file.incidents) } : {}),
   };
   const hash = createHash('sha256').update(canonicalJson(content)).digest('hex');
   return { ok: true, model: { ...content, hash } satisfies CxModel };

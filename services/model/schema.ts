@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { incidentSettingsSchema } from '../incidents/settings.ts';
 
 /**
  * The shape of schemas/model/cx-model.v1.yaml, as written by a person. Objects are strict
@@ -49,6 +50,8 @@ export const modelFileSchema = z.strictObject({
   /** Segment → customer value weight, for the value-weighted CSI. */
   segments: z.record(name, weight).default({}),
   catalog: catalog.default({ resourceServices: [], customerServices: [], products: [] }),
+  /** Anomaly thresholds and incident rules (services/incidents/settings.ts, docs/incidents.md). */
+  incidents: incidentSettingsSchema.optional(),
 });
 
 export type ModelFile = z.output<typeof modelFileSchema>;

@@ -1,3 +1,4 @@
+import type { IncidentSettings } from '../incidents/settings.ts';
 import type { KpiUnit } from '../shared/kpi/catalog.ts';
 
 /** The validated KPI → KQI → CSI model (docs/model.md). Plain data, safe to serialise. */
@@ -17,6 +18,8 @@ export interface CxModel {
   /** Segment → customer value weight. */
   segments: Record<string, number>;
   catalog: ServiceCatalog;
+  /** The file's `incidents:` section with defaults filled in; absent when the file has none (defaults apply). */
+  incidents?: IncidentSettings;
 }
 
 export interface KpiScale {
