@@ -87,7 +87,10 @@ export class GoalEvaluator {
       warning: metric.warning,
       ratio: reading.ratio,
       window,
-      points: reading.points,
+      // A non-ratio feed's value over the window is the read model's value for the whole
+      // window (a week's CSI is the score of the week's KPIs, as the API gives it), not a
+      // mean of its buckets; ratio feeds sum their points' counts to the same value.
+      points: reading.ratio || reading.value === null ? reading.points : [{ t: window.from, value: reading.value }],
       ...(recent ? { recent: { points: recent.points, stepMs: recent.stepMs, now } } : {}),
     });
     const noData = reading.noData ?? null;
@@ -107,7 +110,7 @@ export class GoalEvaluator {
       attainment: evaluation.attainment,
       errorBudget: evaluation.errorBudget,
       burnRates: evaluation.burnRates,
-      dataPoints: evaluation.dataPoints,
+      dataPoints: reading.ratio ? evaluation.dataPoints : reading.points.length,
       reason: noData && evaluation.status === 'no_data' ? noData.message : evaluation.reason,
       noData,
     };

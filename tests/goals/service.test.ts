@@ -86,7 +86,6 @@ beforeAll(async () => {
     80,
     85,
   );
-  ids.segment = await activeGoal('VIP availability', { kind: 'availability', filters: { service: 'broadband', segment: 'vip' } });
   ids.north = await activeGoal('North availability', {
     kind: 'availability',
     filters: { service: 'broadband', region: 'north' },
@@ -107,20 +106,33 @@ describe('feeds', () => {
     expect(metricSample(text, 'cxv_goal_status', { goal_id: ids.kqi ?? '', status: 'no_data' })).toBe(1);
   });
 
-  it('a filter the feed does not have is no_data with FILTER_NOT_SUPPORTED', async () => {
-    const r = await h.call<EvaluationRecord>('POST', `/api/v1/goals/${ids.segment}/evaluate`, tokens.nocmgr);
-    expect([r.body.status, r.body.noData?.code]).toEqual(['no_data', 'FILTER_NOT_SUPPORTED']);
+  it('a filter the feed does not have is refused when the goal is created, with the filters it has', async () => {
+    const r = await h.call<{ code: string; message: string }>('POST', '/api/v1/department-goals', tokens.nocmgr, {
+      orgGoalId: ids.org,
+      departmentId: 'noc',
+      title: 'VIP availability',
+      metric: {
+        feed: { kind: 'availability', filters: { service: 'broadband', segment: 'vip' } },
+        comparator: '>=',
+        target: 0.99,
+        warning: 0.995,
+        period: { type: 'rolling', duration: '7d' },
+      },
+    });
+    expect([r.status, r.body.code]).toEqual([400, 'FILTER_NOT_SUPPORTED']);
+    expect(r.body.message).toContain('service, region, product');
   });
 
-  it('the feed reader is a port: another reader drives the same evaluation', async () => {
+  it('the feed reader is a port; a non-ratio goal takes the feed’s value for the window, not a mean of its points', async () => {
     const kqi: MetricFeedReader = {
       validate: () => ({ ok: true }),
       read: async (_feed, from, to) => ({
         ratio: false,
+        // A score over the window's summed KPIs, which the mean of the daily scores (86) is not.
         value: 84,
         points: [
           { t: from, value: 82 },
-          { t: to - DAY, value: 86 },
+          { t: to - DAY, value: 90 },
         ],
         stepMs: DAY,
       }),
@@ -129,8 +141,8 @@ describe('feeds', () => {
     const goal = (await later.ctx.entities.require('department_goal', ids.kqi ?? '')).value;
     const cycle = (await later.ctx.entities.require('cycle', goal.cycleId)).value;
     const { record } = await later.evaluator.evaluate('department', goal, cycle);
-    // Mean of 82 and 86 = 84 ≥ 80 but < 85.
-    expect([record.status, record.value, record.noData]).toEqual(['at_risk', 84, null]);
+    // 84 ≥ 80 but < 85 (the mean, 86, would be on track).
+    expect([record.status, record.value, record.dataPoints, record.noData]).toEqual(['at_risk', 84, 2, null]);
   });
 });
 
@@ -158,7 +170,7 @@ describe('evaluator', () => {
     await h.goals.runOnce();
     const file = parse(await readFile(path.join(rulesDir, 'goals.rules.yml'), 'utf8')) as { groups: Array<{ name: string }> };
     expect(file.groups.map((g) => g.name).sort()).toEqual(
-      [ids.kqi, ids.north, ids.org, ids.segment].map((id) => `cxvitals-goal-${id}`).sort(),
+      [ids.kqi, ids.north, ids.org].map((id) => `cxvitals-goal-${id}`).sort(),
     );
   });
 
@@ -168,7 +180,7 @@ describe('evaluator', () => {
     // runOnce() joins the pass start() began, or runs one: either way one more completed pass.
     const summary = await h.goals.runOnce();
     await h.goals.stop();
-    expect(summary.evaluated).toBe(4);
+    expect(summary.evaluated).toBe(3);
     const after = metricSample(await h.metrics.registry.metrics(), 'cxv_goals_evaluation_runs_total', { outcome: 'ok' }) ?? 0;
     expect(after).toBeGreaterThan(before);
   });
