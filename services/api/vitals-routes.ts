@@ -6,7 +6,8 @@ import type { Store } from '../shared/store/store.ts';
 import type { KpiFilter } from '../shared/vitals/filter.ts';
 import { kpiFilterOf, readCsiSeries, readKpiSeries, readKqiSeries } from '../shared/vitals/reads.ts';
 import { HttpError } from './errors.ts';
-import { checkRange, instant, step } from './time-params.ts';
+import { boundedRead, bucketedCost } from './read-limits.ts';
+import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
 
 /**
  * GET /api/v1/kpis, /api/v1/kqis and /api/v1/csi: HTTP over the read model
@@ -22,17 +23,17 @@ export interface VitalsDeps {
   excuseRetroactiveMaintenance: boolean;
 }
 
-const boolParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-
 const query = z.object({
-  service: z.string().min(1).max(128).optional(),
-  region: z.string().min(1).max(128).optional(),
-  segment: z.string().min(1).max(128).optional(),
-  product: z.string().min(1).max(128).optional(),
-  from: instant.optional(),
-  to: instant.optional(),
-  step: step.default(60),
-  excuseRetroactive: boolParam.optional(),
+  ...filterParams,
+  product: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe("Product of the service catalog: stands for its customer-facing services (use it or service, not both)."),
+  ...rangeParams,
+  step: stepParam,
+  excuseRetroactive: excuseRetroactiveParam,
 });
 
 type VitalsQuery = z.output<typeof query>;
@@ -60,6 +61,7 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
   typed.get(
     '/api/v1/kpis',
     {
+      ...boundedRead<VitalsQuery>((q) => bucketedCost(q)),
       schema: {
         summary: 'Every KPI per bucket (exact at any grain: ratios from summed counts, percentiles from merged sketches)',
         querystring: query,
@@ -78,7 +80,10 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
 
   typed.get(
     '/api/v1/kqis',
-    { schema: { summary: 'KQI scores per bucket with coverage and the KPI scores behind each', querystring: query } },
+    {
+      ...boundedRead<VitalsQuery>((q) => bucketedCost(q)),
+      schema: { summary: 'KQI scores per bucket with coverage and the KPI scores behind each', querystring: query },
+    },
     async (request) => {
       const q = request.query;
       const model = deps.model();
@@ -94,6 +99,12 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
   typed.get(
     '/api/v1/csi',
     {
+      // The plain CSI and, without a segment filter, one series per segment for the value-weighted CSI.
+      ...boundedRead<VitalsQuery>((q) =>
+        q.segment === undefined
+          ? bucketedCost(q, 1 + Object.keys(deps.model().segments).length, 'series (CSI and each segment)')
+          : bucketedCost(q),
+      ),
       schema: {
         summary:
           'CSI per bucket with its explanation (each KQI’s contribution and points lost, the KPI scores below), and the value-weighted CSI across segments',

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { HttpError } from '../api/errors.ts';
-import { instant } from '../api/time-params.ts';
+import { boundedRead } from '../api/read-limits.ts';
+import { filterParams, rangeOrLastHour, rangeParams } from '../api/time-params.ts';
 import { maskPersonalData } from '../shared/auth/tokens.ts';
 import { allSources } from '../shared/sources/registry.ts';
 import type { Store } from '../shared/store/store.ts';
@@ -45,14 +46,11 @@ const MAX_RANGE_MS = 7 * 86_400_000;
 const boolParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const query = z.object({
-  source: z.string().min(1).max(64),
-  service: z.string().min(1).max(128).optional(),
-  region: z.string().min(1).max(128).optional(),
-  segment: z.string().min(1).max(128).optional(),
-  from: instant,
-  to: instant,
-  problem: boolParam.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  source: z.string().min(1).max(64).describe('Windowed source to read: probe, contact, survey, social or a declared source.'),
+  ...filterParams,
+  ...rangeParams,
+  problem: boolParam.optional().describe('true: only the events that cost points (see problemMeaning in the answer).'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).describe('At most this many events (1–1000, default 100).'),
 });
 
 const event = z.object({
@@ -94,6 +92,8 @@ export function registerRawEventsRoute(app: FastifyInstance, store: Store, o: Ra
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/events',
     {
+      // No bucket grid: bounded by its row limit and 7-day range; a read slot and the answer-size limit apply.
+      ...boundedRead(() => undefined),
       schema: {
         summary:
           'Raw events of a source in a time range (drill-down), problems first; filter by service, region, segment, problem=true',
@@ -102,7 +102,8 @@ export function registerRawEventsRoute(app: FastifyInstance, store: Store, o: Ra
       },
     },
     async (request) => {
-      const q = request.query;
+      const { from, to } = rangeOrLastHour(request.query);
+      const q = { ...request.query, from, to };
       // Customer ids, agent ids and free text need read:events (shared/auth/tokens.ts).
       const masked = !request.principal?.scopes.has('read:events');
       const sources = allSources().map((s) => s.name);

@@ -82,6 +82,20 @@ export const scoreBucket = (model: CxModel, b: KpiBucket, excuseRetroactive: boo
   scoreCsi(model, kpiValues(b, excuseRetroactive));
 
 /**
+ * A segment's buckets by start, built once per list: a scan per bucket made a CSI read
+ * quadratic in its buckets (issue 15, finding 2).
+ */
+const byStartOf = new WeakMap<readonly KpiBucket[], Map<number, KpiBucket>>();
+function bucketsByStart(list: readonly KpiBucket[]): Map<number, KpiBucket> {
+  let index = byStartOf.get(list);
+  if (!index) {
+    index = new Map(list.map((b) => [b.start, b]));
+    byStartOf.set(list, index);
+  }
+  return index;
+}
+
+/**
  * The value-weighted CSI of the bucket starting at `start`, from each segment's bucket
  * (segments in the model's order); null when no segment has data there.
  */
@@ -93,7 +107,8 @@ export function valueWeightedAt(
 ): ValueWeightedCsi | null {
   const scores = new Map<string, CsiScore>();
   for (const segment of Object.keys(model.segments)) {
-    const match = bySegment.get(segment)?.find((x) => x.start === start);
+    const list = bySegment.get(segment);
+    const match = list ? bucketsByStart(list).get(start) : undefined;
     if (match) scores.set(segment, scoreBucket(model, match, excuseRetroactive));
   }
   return scores.size > 0 ? scoreValueWeightedCsi(model, scores) : null;
