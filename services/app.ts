@@ -246,6 +246,8 @@ async function startGoals(f: Foundation) {
     log: f.log.child({ component: 'goals' }),
     registry: f.metrics.registry,
     excuseRetroactiveMaintenance: config.excuseRetroactiveMaintenance,
+    // Feeds score KQIs and CSI with the model the API uses, reloads included.
+    model: f.model,
     adminToken: config.goals.adminToken,
   });
   const demoToken =

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { CxModel } from '../model/types.ts';
 import type { Logger } from '../shared/log.ts';
 import type { Store } from '../shared/store/store.ts';
 import { GoalsError, type GoalsErrorCode } from './errors.ts';
@@ -17,8 +18,10 @@ export interface GoalsDeps {
   registry: Registry;
   /** Epoch milliseconds; tests pass a fixed clock. Default Date.now. */
   clock?: () => number;
-  /** Default: Availability/Serviceability from the store, KPI/KQI/CSI `no_data` until they land. */
+  /** Default: every feed read from the store through the read model (services/shared/vitals). */
   feeds?: MetricFeedReader;
+  /** The KPI → KQI → CSI model in force (the API's); default: the model file at its default path. */
+  model?: (() => CxModel) | undefined;
   /** Whether maintenance declared after it started excuses downtime in Availability (as the API). */
   excuseRetroactiveMaintenance?: boolean;
   /** CXV_GOALS_ADMIN_TOKEN: a bootstrap admin token (at least 24 characters); only its hash is kept. */

@@ -72,7 +72,12 @@ export class GoalsService {
     const clock = deps.clock ?? Date.now;
     const entities = new EntityRepository(deps.store, clock);
     const feeds =
-      deps.feeds ?? createMetricFeedReader({ store: deps.store, excuseRetroactive: deps.excuseRetroactiveMaintenance ?? false });
+      deps.feeds ??
+      createMetricFeedReader({
+        store: deps.store,
+        excuseRetroactive: deps.excuseRetroactiveMaintenance ?? false,
+        model: deps.model,
+      });
     this.ctx = { entities, feeds, clock, log: deps.log };
     this.auth = new Authenticator(this.ctx, deps.adminToken);
     this.organisation = new OrganisationService(this.ctx, this.auth);
