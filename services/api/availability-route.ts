@@ -4,11 +4,9 @@ import { z } from 'zod';
 import type { Store } from '../shared/store/store.ts';
 import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
-import { checkRange, instant, step } from './time-params.ts';
+import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
 
 /** GET /api/v1/availability: Availability and Serviceability per bucket (services/api/availability.ts). */
-
-const boolParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: Store; excuseRetroactiveMaintenance: boolean }) {
   app.withTypeProvider<ZodTypeProvider>().get(
@@ -18,12 +16,11 @@ export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: S
         summary:
           'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
         querystring: z.object({
-          service: z.string().min(1).max(128),
-          region: z.string().min(1).max(128).optional(),
-          from: instant.optional(),
-          to: instant.optional(),
-          step: step.default(60),
-          excuseRetroactive: boolParam.optional(),
+          service: z.string().min(1).max(128).describe('Customer-facing service, e.g. broadband (required).'),
+          region: filterParams.region,
+          ...rangeParams,
+          step: stepParam,
+          excuseRetroactive: excuseRetroactiveParam,
         }),
       },
     },

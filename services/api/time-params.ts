@@ -49,3 +49,49 @@ export function checkRange(from: number, to: number, stepSec: number): { field: 
   }
   return undefined;
 }
+
+/**
+ * The query parameters the reads share, each with its description: the OpenAPI document
+ * (/api/v1/openapi.json) shows these, so a reader of it learns the defaults there.
+ */
+export const rangeParams = {
+  from: instant
+    .optional()
+    .describe('Start of the range, inclusive: ISO-8601 with offset or epoch ms. Default: `to` minus one hour.'),
+  to: instant.optional().describe('End of the range, exclusive: ISO-8601 with offset or epoch ms. Default: now.'),
+};
+
+export const stepParam = step
+  .default(60)
+  .describe('Bucket size: 1m, 5m, 1h, 1d… (whole minutes, at most 31d and 10,000 buckets over the range). Default: 1m.');
+
+export const filterParams = {
+  service: z.string().min(1).max(128).optional().describe('Customer-facing service, e.g. broadband (default: every service).'),
+  region: z.string().min(1).max(128).optional().describe('Region, e.g. north (default: every region).'),
+  segment: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .describe('Customer segment, e.g. business (default: every segment; probe KPIs carry no segment).'),
+};
+
+export const excuseRetroactiveParam = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .optional()
+  .describe(
+    'true: maintenance declared after it started excuses its downtime in Availability too (default: CXV_EXCUSE_RETROACTIVE_MAINTENANCE, off).',
+  );
+
+/** The range of a read: the given one, else the last hour up to now. */
+export function rangeOrLastHour(
+  q: { from?: number | undefined; to?: number | undefined },
+  now = Date.now(),
+): {
+  from: number;
+  to: number;
+} {
+  const to = q.to ?? now;
+  return { from: q.from ?? to - 3600_000, to };
+}

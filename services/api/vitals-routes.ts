@@ -30,7 +30,7 @@ const query = z.object({
     .min(1)
     .max(128)
     .optional()
-    .describe("Product of the service catalog: stands for its customer-facing services (use it or service, not both)."),
+    .describe('Product of the service catalog: stands for its customer-facing services (use it or service, not both).'),
   ...rangeParams,
   step: stepParam,
   excuseRetroactive: excuseRetroactiveParam,
