@@ -16,7 +16,14 @@ export function registerCommitmentRoutes(app: FastifyInstance, goals: GoalsServi
 
   r.get(
     '/api/v1/commitment-sessions',
-    { schema: { querystring: z.object({ cycleId: z.string().optional() }), response: { 200: listOf(session) } } },
+    {
+      schema: {
+        querystring: z.object({
+          cycleId: z.string().optional().describe('Only this planning cycle (default: every cycle the caller may read).'),
+        }),
+        response: { 200: listOf(session) },
+      },
+    },
     async (request) => ({ items: (await service.list(actorOf(request), request.query.cycleId)).map(flat) }),
   );
   r.get('/api/v1/commitment-sessions/:id', { schema: { params: idParams, response: { 200: session } } }, async (request) =>

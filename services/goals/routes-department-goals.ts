@@ -48,9 +48,12 @@ export function registerDepartmentGoalRoutes(app: FastifyInstance, goals: GoalsS
       schema: {
         summary: 'Department goals the caller may read',
         querystring: z.object({
-          cycleId: z.string().optional(),
-          departmentId: z.string().optional(),
-          status: z.enum(deptGoalStatuses).optional(),
+          cycleId: z.string().optional().describe('Only this planning cycle (default: every cycle the caller may read).'),
+          departmentId: z
+            .string()
+            .optional()
+            .describe('Only goals of this department (default: every department the caller may read).'),
+          status: z.enum(deptGoalStatuses).optional().describe('Only goals in this status (default: any).'),
         }),
         response: { 200: listOf(goal) },
       },

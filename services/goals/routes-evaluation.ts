@@ -51,9 +51,15 @@ export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsServi
         summary: 'Stored evaluation history, newest first (a row whenever the outcome changed)',
         params: idParams,
         querystring: z.object({
-          from: instant.optional(),
-          to: instant.optional(),
-          limit: z.coerce.number().int().min(1).max(10_000).default(500),
+          from: instant.optional().describe('Evaluations at or after this instant: ISO-8601 or epoch ms (default: the first).'),
+          to: instant.optional().describe('Evaluations before this instant: ISO-8601 or epoch ms (default: no bound).'),
+          limit: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(10_000)
+            .default(500)
+            .describe('At most this many, newest first (default 500).'),
         }),
         response: { 200: listOf(evaluationRecordSchema) },
       },
@@ -88,9 +94,15 @@ export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsServi
       schema: {
         summary: 'The whole audit trail, newest first (planners and admins)',
         querystring: z.object({
-          kind: z.enum(entityKinds).optional(),
-          actorId: z.string().optional(),
-          limit: z.coerce.number().int().min(1).max(10_000).default(200),
+          kind: z.enum(entityKinds).optional().describe('Only changes to this kind of record (default: every kind).'),
+          actorId: z.string().optional().describe('Only changes made by this person (default: anyone).'),
+          limit: z.coerce
+            .number()
+            .int()
+            .min(1)
+            .max(10_000)
+            .default(200)
+            .describe('At most this many, newest first (default 200).'),
         }),
         response: { 200: listOf(changeRecordSchema) },
       },

@@ -18,7 +18,9 @@ import type { GoalsService } from './service.ts';
 const cycle = withVersion(cycleSchema);
 const session = withVersion(strategySessionSchema);
 const orgGoal = withVersion(orgGoalSchema);
-const cycleQuery = z.object({ cycleId: z.string().optional() });
+const cycleQuery = z.object({
+  cycleId: z.string().optional().describe('Only this planning cycle (default: every cycle the caller may read).'),
+});
 const orgGoalBody = z.object({
   strategySessionId: z.string(),
   title: z.string().trim().min(1).max(200),

@@ -81,7 +81,13 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
           description:
             'Needs `Authorization: Bearer <token>`. `backfill=true` sends the events to `cx.<source>.backfill.v1` (history replay).',
           params: z.object({ source: z.string() }),
-          querystring: z.object({ backfill: flag.optional() }),
+          querystring: z.object({
+            backfill: flag
+              .optional()
+              .describe(
+                'true: history replay, to cx.<source>.backfill.v1 (windows follow the events’ own times). Default: live.',
+              ),
+          }),
           response: {
             200: ingestResponse,
             400: z.union([ingestResponse, errorBody]),
