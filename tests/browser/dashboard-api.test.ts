@@ -5,6 +5,7 @@ import { LandingWatcher } from '../../services/dashboard/landing-watcher.ts';
 import { createLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import { startPipelineWith } from '../prometheus/harness.ts';
+import { readHeaders } from '../support/auth.ts';
 import { eventually, getJson, postJson } from '../support/pipeline.ts';
 
 /**
@@ -188,7 +189,7 @@ describe('dashboard metadata and goal summary', () => {
 describe('GET /api/v1/live (server-sent events)', () => {
   it('says hello with the data freshness, then announces windows as they land', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${pipeline.url}/api/v1/live`, { signal: controller.signal });
+    const res = await fetch(`${pipeline.url}/api/v1/live`, { signal: controller.signal, headers: readHeaders() });
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let text = '';

@@ -3,6 +3,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { readHeaders } from '../support/auth.ts';
 import { requireSystem } from '../support/system.ts';
 
 /**
@@ -40,7 +41,8 @@ export async function openPage(
   browser: Browser,
   viewport: { width: number; height: number },
 ): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-GB' });
+  // Reads need a token (issue 15); the sign-in cookie flow itself is tested in tests/security/read-auth.test.ts.
+  const context = await browser.newContext({ viewport, timezoneId: 'UTC', locale: 'en-GB', extraHTTPHeaders: readHeaders() });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('console', (m) => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AvailabilityReport } from '../../services/api/availability.ts';
 import type { Pipeline } from '../../services/app.ts';
+import { readHeaders } from '../support/auth.ts';
 import { eventually, getJson, metricValue, postJson, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
 
 /**
@@ -156,14 +157,14 @@ describe('embedded pipeline: probe and maintenance events to Availability and Se
       return r.length > 0 ? r : undefined;
     });
     expect(rows).toEqual([{ event_id: 'late-1', service: 'voice', region: 'south' }]);
-    const metrics = await (await fetch(`${pipeline.url}/metrics`)).text();
+    const metrics = await (await fetch(`${pipeline.url}/metrics`, { headers: readHeaders() })).text();
     expect(metricValue(metrics, 'cxv_aggregator_messages_total', { source: 'probe', outcome: 'too_late' })).toBe(1);
     const all = await availability(`service=voice&${range}&step=1h`);
     expect(all.total.attempts).toBe(203);
   });
 
   it('a bad batch gets 400 with the index and field of each bad event; the valid ones are accepted and counted', async () => {
-    const before = await (await fetch(`${pipeline.url}/metrics`)).text();
+    const before = await (await fetch(`${pipeline.url}/metrics`, { headers: readHeaders() })).text();
     const now = Date.now();
     const res = await postJson(`${pipeline.url}/api/v1/events/probe`, [
       { eventId: 'ok-1', ts: now, service: 'iptv', region: 'west', probeId: 'x', probeType: 'active', success: true },
@@ -178,7 +179,7 @@ describe('embedded pipeline: probe and maintenance events to Availability and Se
       [2, 'ts'],
       [2, 'region'],
     ]);
-    const after = await (await fetch(`${pipeline.url}/metrics`)).text();
+    const after = await (await fetch(`${pipeline.url}/metrics`, { headers: readHeaders() })).text();
     const delta = (name: string, labels: Record<string, string>) =>
       metricValue(after, name, labels) - metricValue(before, name, labels);
     expect(delta('cxv_ingest_events_received_total', { source: 'probe' })).toBe(3);
@@ -190,7 +191,7 @@ describe('embedded pipeline: probe and maintenance events to Availability and Se
       metricValue(after, 'cxv_ingest_events_accepted_total') + metricValue(after, 'cxv_ingest_events_rejected_total'),
     );
     await eventually('aggregator consumed every produced message', async () => {
-      const text = await (await fetch(`${pipeline.url}/metrics`)).text();
+      const text = await (await fetch(`${pipeline.url}/metrics`, { headers: readHeaders() })).text();
       return metricValue(text, 'cxv_bus_messages_consumed_total') === metricValue(text, 'cxv_bus_messages_produced_total')
         ? text
         : undefined;

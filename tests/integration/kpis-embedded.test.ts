@@ -3,6 +3,7 @@ import { CsiMaterializer } from '../../services/aggregator/csi-materializer.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { readKpiBuckets, readKpiBucketsBySegment } from '../../services/shared/vitals/buckets.ts';
+import { readHeaders } from '../support/auth.ts';
 import { contact, social, survey } from '../support/events.ts';
 import { eventually, getJson, metricValue, postJson, startTestPipeline } from '../support/pipeline.ts';
 
@@ -106,7 +107,7 @@ describe('KPIs, KQIs and CSI from contact, survey and social events', () => {
     expect([k.offered, k.answered]).toEqual([5, 4]);
     expect(k.asa_sec).toBe((10 + 30 + 100 + 15) / 4);
     const metrics = await eventually('the outcomes counted', async () => {
-      const text = await (await fetch(`${pipeline.url}/metrics`)).text();
+      const text = await (await fetch(`${pipeline.url}/metrics`, { headers: readHeaders() })).text();
       return /outcome="duplicate"\} 2/.test(text) ? text : undefined;
     });
     expect(metrics).toMatch(/cxv_aggregator_messages_total\{source="contact",outcome="duplicate"\} 2/);

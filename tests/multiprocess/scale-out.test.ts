@@ -8,6 +8,7 @@ import { createBus } from '../../services/shared/bus/index.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { type ChdbHttpServer, startChdbHttp } from '../../services/shared/store/chdb-http.ts';
 import { openStore } from '../../services/shared/store/store.ts';
+import { readHeaders } from '../support/auth.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
 import { knownStream, produceBatch, sorted, storedTotals } from './stream.ts';
 
@@ -33,7 +34,7 @@ afterAll(async () => {
 });
 
 async function metricsOf(url: string): Promise<{ lag: number; assigned: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text().catch(() => '');
+  const text = await (await fetch(`${url}/metrics`, { headers: readHeaders() })).text().catch(() => '');
   return {
     lag: Number(/^cxv_aggregator_consumer_lag_messages (\S+)/m.exec(text)?.[1] ?? Number.NaN),
     assigned: Number(/^cxv_aggregator_assigned_partitions (\S+)/m.exec(text)?.[1] ?? 0),

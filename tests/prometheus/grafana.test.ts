@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../../services/app.ts';
+import { readHeaders } from '../support/auth.ts';
 import { requireSystem } from '../support/system.ts';
 import { hasPrometheus, type PrometheusServer, startPipelineWith, startPrometheus } from './harness.ts';
 
@@ -127,7 +128,7 @@ describe.skipIf(!run)('Grafana dashboard against a running cxvitals and Promethe
   }, 60_000);
 
   it('queries only metrics that /metrics exports', async () => {
-    const text = await (await fetch(`${pipeline?.url}/metrics`)).text();
+    const text = await (await fetch(`${pipeline?.url}/metrics`, { headers: readHeaders() })).text();
     const exported = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
     const used = new Set(promTargets.flatMap((t) => metricNames(t.expr ?? '')));
     for (const v of dashboard.templating.list) {

@@ -11,6 +11,7 @@ import type { SourceName } from '../../services/shared/sources/registry.ts';
 import { SOURCES } from '../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../services/shared/sources/source.ts';
 import { openStore } from '../../services/shared/store/store.ts';
+import { readHeaders } from '../support/auth.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
 import { seededRandom as prng } from '../support/random.ts';
 
@@ -146,7 +147,7 @@ describe('aggregator killed with SIGKILL at random points', () => {
     let caughtUp = 0;
     while (Date.now() < deadline && caughtUp < 3) {
       await sleep(1000);
-      const text = await (await fetch(`${aggregator.url}/metrics`)).text().catch(() => '');
+      const text = await (await fetch(`${aggregator.url}/metrics`, { headers: readHeaders() })).text().catch(() => '');
       const lag = Number(/^cxv_aggregator_consumer_lag_messages (\S+)/m.exec(text)?.[1] ?? Number.NaN);
       const assigned = Number(/^cxv_aggregator_assigned_partitions (\S+)/m.exec(text)?.[1] ?? 0);
       caughtUp = lag === 0 && assigned > 0 ? caughtUp + 1 : 0;

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../../services/app.ts';
 import { type ConsumedMessage, DLQ_TOPIC, type OutgoingMessage, topicForSource } from '../../services/shared/bus/bus.ts';
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../services/shared/sources/avro.ts';
+import { readHeaders } from '../support/auth.ts';
 import { eventually, startTestPipeline } from '../support/pipeline.ts';
 import { count, recordFigures } from './support/figures.ts';
 import { compareWithStore, KnownStream, toMessages } from './support/stream.ts';
@@ -119,7 +120,7 @@ describe('poison messages on the stream', () => {
       const code = l.reason.split(':')[0] ?? '';
       reasons.set(code, (reasons.get(code) ?? 0) + 1);
     }
-    const stats = (await (await fetch(`${pipeline.url}/api/v1/ingest/stats`)).json()) as {
+    const stats = (await (await fetch(`${pipeline.url}/api/v1/ingest/stats`, { headers: readHeaders() })).json()) as {
       sources: Array<{ source: string; deadLettered: number }>;
     } & Record<string, unknown>;
 

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Pipeline, type PipelineOverrides, startPipeline } from '../../services/app.ts';
 import { demoIngestCredentials } from '../../services/ingest/auth.ts';
-import { demoReadCredentials } from '../../services/shared/auth/tokens.ts';
 import { loadConfig } from '../../services/shared/config/config.ts';
 import { createLogger } from '../../services/shared/log.ts';
+import { readHeaders } from './auth.ts';
+
+export { readHeaders, testReadToken } from './auth.ts';
 
 /**
  * Starts the whole embedded pipeline in this process, tuned so windows close quickly;
@@ -67,15 +69,6 @@ export async function postJson(
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
-
-/**
- * The read token of the pipelines started here: with no CXV_READ_TOKENS, reads accept the
- * process's demo token (every read scope).
- */
-export const testReadToken = (): string => demoReadCredentials().token;
-
-/** Headers that authorize a read (every read scope). */
-export const readHeaders = (): Record<string, string> => ({ authorization: `Bearer ${testReadToken()}` });
 
 /** GETs with the test read token unless `headers` says otherwise. */
 export async function getJson<T = Record<string, unknown>>(

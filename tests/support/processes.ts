@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testReadTokenEntry } from './auth.ts';
 
 /** Child processes of the cxvitals CLI for multi-process tests (broker, aggregator, …). */
 
@@ -21,7 +22,15 @@ export interface CliProcess {
 export function spawnCli(args: string[], env: Record<string, string>, logFile: string, nodeArgs: string[] = []): CliProcess {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'services/cli/main.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, CI: '', CXV_LOG_LEVEL: 'warn', UV_THREADPOOL_SIZE: '16', ...env },
+    // Reads need a token: children accept the test process's read token (tests/support/auth.ts).
+    env: {
+      ...process.env,
+      CI: '',
+      CXV_LOG_LEVEL: 'warn',
+      UV_THREADPOOL_SIZE: '16',
+      CXV_READ_TOKENS: testReadTokenEntry(),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile, { flags: 'a' });

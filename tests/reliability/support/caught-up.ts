@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readHeaders } from '../../support/auth.ts';
 
 /**
  * Waits until an aggregator process has consumed everything on its partitions: its
@@ -10,7 +11,7 @@ export async function aggregatorCaughtUp(url: string, timeoutMs: number): Promis
   let inARow = 0;
   while (Date.now() < deadline && inARow < 3) {
     await sleep(1000);
-    const text = await fetch(`${url}/metrics`)
+    const text = await fetch(`${url}/metrics`, { headers: readHeaders() })
       .then((r) => r.text())
       .catch(() => '');
     const lag = Number(/^cxv_aggregator_consumer_lag_messages (\S+)/m.exec(text)?.[1] ?? Number.NaN);

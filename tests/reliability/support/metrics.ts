@@ -1,7 +1,8 @@
+import { readHeaders } from '../../support/auth.ts';
 /** Samples from a cxvitals process's /metrics (Prometheus text). */
 
 export async function scrape(url: string): Promise<string> {
-  return fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  return fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000), headers: readHeaders() })
     .then((r) => r.text())
     .catch(() => '');
 }
