@@ -12,7 +12,7 @@ import { commonFields, name, origin, timestamp } from './common.ts';
  * - `long` with `logicalType: timestamp-millis`, and the event-time field, take ISO-8601
  *   with an offset or epoch ms and come out as epoch ms (like every built-in source);
  * - the role fields get the built-in checks: `eventId` (1–256 chars), `service`,
- *   `region`, `segment` (1–128 chars, trimmed), `origin` (customer|network|partner|manager);
+ *   `region`, `segment` (1–128 chars, trimmed), `origin` (customer|network|partner|manager|employee);
  * - range and length checks Avro cannot express come from the declaration's `checks`.
  */
 

@@ -31,7 +31,8 @@ export const name = (max = 128) =>
     .min(1, { message: 'must not be empty' })
     .max(max, { message: `must be at most ${max} characters` });
 
-export const origin = z.enum(['customer', 'network', 'partner', 'manager']);
+/** Who supplied the data (design doc, goals step 1): the customer, the network, a partner organisation, a manager, an employee. */
+export const origin = z.enum(['customer', 'network', 'partner', 'manager', 'employee']);
 
 /**
  * Service and region are optional for customer-side sources (a survey may not know the

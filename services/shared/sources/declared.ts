@@ -5,7 +5,7 @@ import avro from 'avsc';
 import { z } from 'zod';
 import { KPI_CATALOG } from '../kpi/catalog.ts';
 import { type AvroFieldInfo, type AvroSchema, AvroShapeError, zodFromAvro } from './avro-zod.ts';
-import { UNKNOWN } from './common.ts';
+import { origin, UNKNOWN } from './common.ts';
 import { type KpiWhere, kpiWhere, whereFields, whereProblems } from './declared-kpi.ts';
 import type { SourceDefinition } from './source.ts';
 import { type FileIssue, readYamlDoc, YamlFileError } from './yaml-file.ts';
@@ -83,7 +83,7 @@ export const declarationSchema = z.strictObject({
     })
     .default({ eventId: 'eventId', eventTime: 'ts', service: 'service', region: 'region' }),
   /** Who supplies the data, when an event does not say. */
-  origin: z.enum(['customer', 'network', 'partner', 'manager']),
+  origin,
   /** Record fields joined by `|` into the Kafka key; the window owner is decided by it. */
   partitionKey: z.array(fieldName).min(1).default(['service', 'region']),
   checks: z.record(fieldName, checks).default({}),
