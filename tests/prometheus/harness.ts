@@ -7,6 +7,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import type { Pipeline, PipelineOverrides } from '../../services/app.ts';
+import { testReadToken } from '../support/auth.ts';
 import { startTestPipeline } from '../support/pipeline.ts';
 
 /** A real Prometheus server (the Debian package) scraping an in-process cxvitals, for end-to-end alert tests. */
@@ -58,7 +59,15 @@ export async function startPrometheus(target: string, rulesYaml: string): Promis
     stringify({
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
       rule_files: [path.join(dir, 'rules.yml')],
-      scrape_configs: [{ job_name: 'cxvitals', metrics_path: '/metrics', static_configs: [{ targets: [target] }] }],
+      // /metrics needs a read:metrics token (issue 15): Prometheus sends the test read token.
+      scrape_configs: [
+        {
+          job_name: 'cxvitals',
+          metrics_path: '/metrics',
+          authorization: { type: 'Bearer', credentials: testReadToken() },
+          static_configs: [{ targets: [target] }],
+        },
+      ],
     }),
   );
   const port = await freePort();
