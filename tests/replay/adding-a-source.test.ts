@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -13,7 +14,7 @@ import { loadMapping } from '../../services/replay/mapping/schema.ts';
 import { mappingProblems } from '../../services/replay/resolve.ts';
 import type { Bus, OutgoingMessage } from '../../services/shared/bus/bus.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
-import { codecFor } from '../../services/shared/sources/avro.ts';
+import { codecFor, historyOf, SCHEMA_HISTORY_DIR } from '../../services/shared/sources/avro.ts';
 import { loadDeclaredSource } from '../../services/shared/sources/declared.ts';
 import { declaredKpis, getSource, isSourceName, type SourceName } from '../../services/shared/sources/registry.ts';
 
@@ -209,5 +210,22 @@ describe('step 6: ingest takes the events', () => {
     expect(decoded.find((d) => d.eventId === 'gp-1002')?.title).toBe('Slow, slow, slow');
     expect(decoded.find((d) => d.eventId === 'as-2005')?.text).toBe('Much better since the update.\nStill no dark mode, though.');
     expect(produced[0]?.messages.map((m) => m.key)).toContain('self-care-app|gb');
+  });
+});
+
+describe('changing the schema later: the history folder', () => {
+  it('the guide, the history README and the reader agree on the folder name', () => {
+    const schemaFile = getSource('appreview')?.schemaFile ?? expect.fail('appreview is not loaded');
+    const folder = schemaFile.replace(/\.avsc$/, '');
+    expect(folder).toBe('appreview.v1');
+    expect(guide).toContain(`schemas/avro/history/${folder}/1.avsc`);
+    const note = readFileSync(at('schemas/avro/history/README.md'), 'utf8');
+    expect(note).toContain(`history/${folder}/1.avsc`);
+    // The reader looks exactly there: a schema kept in that folder is one it decodes.
+    const dir = `${mkdtempSync(path.join(os.tmpdir(), 'cxv-history-'))}/`;
+    mkdirSync(path.join(dir, folder));
+    writeFileSync(path.join(dir, folder, '1.avsc'), readFileSync(at(`schemas/avro/${schemaFile}`), 'utf8'));
+    expect(historyOf(folder, dir)).toHaveLength(1);
+    expect(SCHEMA_HISTORY_DIR).toBe(at('schemas/avro/history/'));
   });
 });
