@@ -4,6 +4,7 @@ import { RESULTS_DIR } from './lib/worker-host.ts';
 import { CLIENTS, measureConsume } from './measure/consume.ts';
 import { measureFreshness } from './measure/freshness.ts';
 import { measureGrowth } from './measure/growth.ts';
+import { measureIncidentQuality } from './measure/incidents.ts';
 import { measureIngest } from './measure/ingest.ts';
 import { measureMemory } from './measure/memory.ts';
 import { describeMachine } from './report/machine.ts';
@@ -18,7 +19,7 @@ import type { BenchReport } from './report/types.ts';
  * child processes (bench/worker.ts); the broker is always a process of its own.
  */
 
-const PHASES = ['consume', 'ingest', 'freshness', 'memory', 'growth'] as const;
+const PHASES = ['consume', 'ingest', 'freshness', 'memory', 'growth', 'incidents'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]) {
@@ -117,6 +118,7 @@ if (report.growth && report.consume) {
     });
   }
 }
+await phase('incidents', () => measureIncidentQuality({ quietDays: args.quick ? 1 : 2, outageHours: args.quick ? 3 : 6, log }));
 report.durationSec = (performance.now() - started) / 1000;
 
 mkdirSync(RESULTS_DIR, { recursive: true });

@@ -15,8 +15,9 @@ import type { SignalKind } from './signals.ts';
  *   `lookbackMinutes` before it where a signal was already anomalous.
  * - Groups every signal that turns anomalous within `horizonMinutes` of the start: its
  *   first anomalous minute (lead/lag from the start), its peak against baseline.
- * - Resolves when no signal has been anomalous for `resolveAfterMinutes` minutes; the
- *   resolution is the minute after the last anomalous one.
+ * - Resolves when no signal that can open one has been anomalous for `resolveAfterMinutes`
+ *   minutes (slow signals such as NPS only corroborate); the resolution is the minute after
+ *   the last such anomalous minute.
  * - Maintenance declared only after it started (retroactive) does not stop an incident; it
  *   is flagged on it.
  *
@@ -79,7 +80,8 @@ export interface IncidentMachineOptions {
 export class IncidentMachine {
   private open: Incident | undefined;
   private readonly done: Incident[] = [];
-  private readonly recent: MinuteEvidence[] = [];
+  /** The last minutes, each marked when planned maintenance (or its aftermath) explains it. */
+  private readonly recent: Array<{ e: MinuteEvidence; excused: boolean }> = [];
   private lastPlannedMinute = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: IncidentMachineOptions) {}
@@ -88,14 +90,16 @@ export class IncidentMachine {
   step(e: MinuteEvidence): Incident | undefined {
     const s = this.o.settings;
     if (e.maintenance.planned) this.lastPlannedMinute = e.minute;
-    this.recent.push(e);
+    this.recent.push({ e, excused: this.excused(e) });
     while (this.recent.length > s.lookbackMinutes + 1) this.recent.shift();
 
     const anomalous = e.scores.filter((x) => x.anomalous);
     if (this.open) {
       const incident = this.open;
       for (const x of anomalous) this.join(incident, x);
-      if (anomalous.length > 0) incident.lastAnomalous = e.minute;
+      // Slow signals (surveys, canOpen: false) corroborate; they do not hold an incident open
+      // for the hour customers stay unhappy after the network is back.
+      if (anomalous.some((x) => s.signals[x.signal].canOpen)) incident.lastAnomalous = e.minute;
       this.noteMaintenance(incident, e);
       incident.version = e.minute;
       if (e.minute - incident.lastAnomalous >= s.resolveAfterMinutes * MINUTE) {
@@ -109,8 +113,9 @@ export class IncidentMachine {
 
     const trigger = this.trigger(e, anomalous);
     if (!trigger) return undefined;
-    const earlier = this.recent.slice(0, -1).find((m) => m.scores.some((x) => x.anomalous));
-    const start = earlier?.minute ?? e.minute;
+    // Customers reacting to planned work just before do not move the start back.
+    const earlier = this.recent.slice(0, -1).find((m) => !m.excused && m.e.scores.some((x) => x.anomalous));
+    const start = earlier?.e.minute ?? e.minute;
     const incident: Incident = {
       id: incidentId(this.o.service, this.o.region, start),
       service: this.o.service,
@@ -126,8 +131,8 @@ export class IncidentMachine {
       customersAffected: { count: null, reason: CUSTOMERS_NOT_AVAILABLE },
       version: e.minute,
     };
-    for (const m of this.recent) {
-      if (m.minute < start) continue;
+    for (const { e: m, excused } of this.recent) {
+      if (m.minute < start || (excused && m !== e)) continue;
       for (const x of m.scores) if (x.anomalous) this.join(incident, x);
       this.noteMaintenance(incident, m);
     }
@@ -139,15 +144,21 @@ export class IncidentMachine {
   private trigger(e: MinuteEvidence, anomalous: readonly SignalScore[]): string | undefined {
     const s = this.o.settings;
     const planned = e.maintenance.planned;
+
     const network = anomalous.filter(
       (x) => this.o.kinds[x.signal] === 'network' && !(planned && x.signal === 'serviceability') && s.signals[x.signal].canOpen,
     );
     if (network.length > 0) return `network: ${network.map((x) => x.signal).join(', ')} anomalous`;
-    if (planned || e.minute - this.lastPlannedMinute <= s.maintenanceAftermathMinutes * MINUTE) return undefined;
+    if (this.excused(e)) return undefined;
     const customer = anomalous.filter((x) => this.o.kinds[x.signal] === 'customer' && s.signals[x.signal].canOpen);
     if (customer.length >= s.customerSignalsToOpen)
       return `customers: ${customer.map((x) => x.signal).join(', ')} anomalous in the same minute`;
     return undefined;
+  }
+
+  /** Planned maintenance in force, or ended at most `maintenanceAftermathMinutes` ago. */
+  private excused(e: MinuteEvidence): boolean {
+    return e.maintenance.planned || e.minute - this.lastPlannedMinute <= this.o.settings.maintenanceAftermathMinutes * MINUTE;
   }
 
   private join(incident: Incident, x: SignalScore): void {

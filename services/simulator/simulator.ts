@@ -19,6 +19,19 @@ export const SIM_REGIONS = ['north', 'south', 'east', 'west'] as const;
 
 export type Submit = (source: SourceName, events: object[]) => Promise<void>;
 
+/**
+ * Ground truth: an outage or maintenance the simulator injected (issue 18's benchmark
+ * measures incident detection against these). `planned`: declared before it started.
+ */
+export interface InjectedIncident {
+  service: string;
+  region: string;
+  onset: number;
+  end: number;
+  kind: 'planned-maintenance' | 'retroactive-maintenance' | 'unplanned-outage';
+  planned: boolean;
+}
+
 export interface SimulatorOptions {
   submit: Submit;
   log: Logger;
@@ -26,6 +39,8 @@ export interface SimulatorOptions {
   historyMinutes?: number;
   seed?: number;
   now?: () => number;
+  /** Schedule maintenance and outages every 15 minutes (default true); false: quiet traffic only. */
+  scheduleOutages?: boolean;
 }
 
 const MINUTE = 60_000;
@@ -42,6 +57,8 @@ export class Simulator {
   private inFlight: Promise<void> = Promise.resolve();
   private stopped = false;
   sent = 0;
+  /** Every outage and maintenance window injected so far, in the order scheduled. */
+  readonly injected: InjectedIncident[] = [];
 
   constructor(private readonly o: SimulatorOptions) {
     this.random = seededRandom(o.seed ?? 20261123);
@@ -71,6 +88,7 @@ export class Simulator {
     await this.maintenance('iptv', 'east', t0 - 10 * MINUTE, t0 - 7 * MINUTE, t0 - 8 * MINUTE, 'hist-retro');
     // Unplanned: mobile-data/west, nobody declared anything.
     this.outages.push({ service: 'mobile-data', region: 'west', startMs: t0 - 4 * MINUTE, endMs: t0 - 3 * MINUTE });
+    this.label('mobile-data', 'west', t0 - 4 * MINUTE, t0 - 3 * MINUTE, 'unplanned-outage');
     let batch: object[] = [];
     for (let t = from; t < t0; t += this.intervalMs) {
       batch.push(...this.probeResults(t));
@@ -92,6 +110,7 @@ export class Simulator {
     await this.maintenance(planned.service, planned.region, at + 2 * MINUTE, at + 5 * MINUTE, at, `planned-${this.cycle}`);
     const retro = { service: pick(SIM_SERVICES), region: pick(SIM_REGIONS) };
     this.outages.push({ service: retro.service, region: retro.region, startMs: at + 7 * MINUTE, endMs: at + 9 * MINUTE });
+    this.label(retro.service, retro.region, at + 7 * MINUTE, at + 9 * MINUTE, 'retroactive-maintenance');
     // Declared a minute after it began: reported as retroactive, not excused by default.
     this.pendingDeclarations.push({
       ...retro,
@@ -102,6 +121,17 @@ export class Simulator {
     });
     const unplanned = { service: pick(SIM_SERVICES), region: pick(SIM_REGIONS) };
     this.outages.push({ ...unplanned, startMs: at + 11 * MINUTE, endMs: at + 12 * MINUTE + 30_000 });
+    this.label(unplanned.service, unplanned.region, at + 11 * MINUTE, at + 12 * MINUTE + 30_000, 'unplanned-outage');
+  }
+
+  private label(service: string, region: string, onset: number, end: number, kind: InjectedIncident['kind']): void {
+    this.injected.push({ service, region, onset, end, kind, planned: kind === 'planned-maintenance' });
+  }
+
+  /** One tick at the clock's current time: drives the simulator by hand under a simulated clock (benchmarks). */
+  async step(): Promise<void> {
+    if (this.nextCycleAt === 0) this.nextCycleAt = Math.floor(this.now() / MINUTE) * MINUTE;
+    await this.tick();
   }
 
   private pendingDeclarations: Array<{
@@ -116,7 +146,7 @@ export class Simulator {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const now = this.now();
-    if (now >= this.nextCycleAt) {
+    if (now >= this.nextCycleAt && this.o.scheduleOutages !== false) {
       await this.scheduleCycle(this.nextCycleAt);
       this.nextCycleAt += 15 * MINUTE;
     }
@@ -190,6 +220,9 @@ export class Simulator {
     id: string,
   ): Promise<void> {
     this.outages.push({ service, region, startMs: start, endMs: end });
+    // A late declaration of an outage already labelled (at its onset) is not a second one.
+    const known = this.injected.some((i) => i.service === service && i.region === region && i.onset === start);
+    if (!known) this.label(service, region, start, end, declaredAt <= start ? 'planned-maintenance' : 'retroactive-maintenance');
     await this.submit('maintenance', [
       {
         maintenanceId: `sim-${id}-${service}-${region}-${start}`,

@@ -152,7 +152,12 @@ describe('incident state machine', () => {
       minute(5, { contact_volume: 6, social_volume: 5 }), // 4 minutes after the last planned minute: aftermath
       minute(6, { contact_volume: 6, social_volume: 5 }), // 5 minutes after: an incident of its own
     ]);
-    expect(incidents.map((i) => [i.start, i.openedAt, i.maintenance.plannedInForce])).toEqual([[at(5), at(6), false]]);
+    // Minute 5 is explained by the planned work, so it does not move the start back either.
+    expect(incidents.map((i) => [i.start, i.openedAt, i.maintenance.plannedInForce])).toEqual([[at(6), at(6), false]]);
+    expect(incidents[0]?.signals.map((x) => [x.signal, x.anomalousMinutes])).toEqual([
+      ['contact_volume', 1],
+      ['social_volume', 1],
+    ]);
     // Availability falling during planned work (results outside its cover failing) is still an incident.
     const [real] = deriveIncidents(options(), [minute(0, { serviceability: 40, availability: 30 }, planned)]);
     expect(real).toMatchObject({ trigger: 'network: availability anomalous', maintenance: { plannedInForce: true } });

@@ -1,0 +1,49 @@
+import { deriveIncidents, type Incident, type MinuteEvidence } from './incidents.ts';
+import { Scorer } from './score.ts';
+import { type IncidentSettings, SIGNAL_IDS } from './settings.ts';
+import { type MinuteSeries, maintenanceOf, type SignalKind, signalDefinitions } from './signals.ts';
+
+/**
+ * Scores and incidents of one (service, region) over [from, to), from its minute series
+ * (which must hold the baseline's history before `from` too): what the job stores and the
+ * benchmark measures, with no I/O.
+ */
+
+const MINUTE = 60_000;
+
+export interface Detection {
+  minutes: MinuteEvidence[];
+  incidents: Incident[];
+}
+
+export interface DetectOptions {
+  service: string;
+  region: string;
+  settings: IncidentSettings;
+  excuseRetroactive: boolean;
+  /** Maintenance ids in force per minute, when the caller knows them (the job reads them). */
+  maintenanceIds?: (minute: number) => readonly string[];
+}
+
+export function signalKinds(excuseRetroactive: boolean): Record<(typeof SIGNAL_IDS)[number], SignalKind> {
+  const defs = signalDefinitions({ excuseRetroactive });
+  return Object.fromEntries(SIGNAL_IDS.map((id) => [id, defs[id].kind])) as Record<(typeof SIGNAL_IDS)[number], SignalKind>;
+}
+
+export function detect(series: MinuteSeries, from: number, to: number, o: DetectOptions): Detection {
+  const scorer = new Scorer(series, o.settings, { excuseRetroactive: o.excuseRetroactive });
+  const minutes: MinuteEvidence[] = [];
+  for (let m = Math.floor(from / MINUTE) * MINUTE; m < to; m += MINUTE) {
+    const ids = o.maintenanceIds?.(m);
+    minutes.push({
+      minute: m,
+      scores: scorer.scoreMinute(m),
+      maintenance: { ...maintenanceOf(series.get(m)), ...(ids && ids.length > 0 ? { ids } : {}) },
+    });
+  }
+  const incidents = deriveIncidents(
+    { service: o.service, region: o.region, settings: o.settings, kinds: signalKinds(o.excuseRetroactive) },
+    minutes,
+  );
+  return { minutes, incidents };
+}
