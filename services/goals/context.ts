@@ -72,7 +72,19 @@ export function requirePerson(dir: Directory, id: string, field: string): Person
   return person;
 }
 
-export function checkMetric(metric: SuccessMetric, field = 'body.metric'): void {
+/** A feed is checked when it is bound, so a goal never sits at no_data over a name that does not exist. */
+export function checkFeed(ctx: GoalsContext, feed: FeedRef, field: string): void {
+  const checked = ctx.feeds.validate(feed);
+  if (!checked.ok) {
+    const valid = checked.valid.length > 0 ? ` Valid: ${checked.valid.join(', ')}.` : '';
+    throw new GoalsError(checked.code, `Invalid ${field}.${checked.field}: ${checked.message}${valid}`, [
+      { field: `${field}.${checked.field}`, message: checked.message },
+    ]);
+  }
+}
+
+export function checkMetric(ctx: GoalsContext, metric: SuccessMetric, field = 'body.metric'): void {
+  checkFeed(ctx, metric.feed, `${field}.feed`);
   const problem = warningProblem(metric.comparator, metric.target, metric.warning);
   if (problem) throw badRequest(`${field}.warning`, problem, 'INVALID_WARNING');
 }

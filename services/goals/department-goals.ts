@@ -1,3 +1,4 @@
+import { type ActionInput, ActionService } from './actions.ts';
 import {
   checkMetric,
   cycleSpan,
@@ -37,27 +38,16 @@ export interface DeptGoalInput {
 
 export type DeptGoalPatch = Partial<Pick<DeptGoalInput, 'title' | 'description' | 'ownerId' | 'metric'>>;
 
-export interface ActionInput {
-  title: string;
-  ownerId: string;
-  dueDate: string;
-  status?: Action['status'] | undefined;
-}
-
-/** The goal's metric as it stands now: its evaluation window so far (or one period back, before it starts). */
-export async function currentReading(ctx: GoalsContext, metric: SuccessMetric, cycle: Cycle): Promise<Reading> {
-  const now = ctx.clock();
-  const w = evaluationWindow(metric.period, cycleSpan(cycle), now);
-  const window = w.to > w.from ? w : baselineWindow(metric.period, cycleSpan(cycle), now);
-  return readFeed(ctx, metric.feed, window.from, window.to);
-}
-
 function check(problem: TransitionProblem | undefined): void {
   if (problem) throw new GoalsError(problem.code, problem.message);
 }
 
 export class DepartmentGoalService {
-  constructor(private readonly ctx: GoalsContext) {}
+  readonly actions: ActionService;
+
+  constructor(private readonly ctx: GoalsContext) {
+    this.actions = new ActionService(ctx);
+  }
 
   async list(
     actor: Person,
@@ -87,7 +77,7 @@ export class DepartmentGoalService {
       ]);
     }
     deny(writeDenial(dir, actor, input.departmentId));
-    checkMetric(input.metric);
+    checkMetric(this.ctx, input.metric);
     const orgGoal = (await this.ctx.entities.require('org_goal', input.orgGoalId)).value;
     if (orgGoal.status !== 'active') {
       throw new GoalsError(
@@ -121,7 +111,7 @@ export class DepartmentGoalService {
     const existing = await this.ctx.entities.require('department_goal', id);
     const dir = await loadDirectory(this.ctx);
     deny(writeDenial(dir, actor, existing.value.departmentId));
-    if (patch.metric) checkMetric(patch.metric);
+    if (patch.metric) checkMetric(this.ctx, patch.metric);
     if (patch.ownerId) requirePerson(dir, patch.ownerId, 'body.ownerId');
     return this.ctx.entities.update(
       'department_goal',
@@ -142,7 +132,7 @@ export class DepartmentGoalService {
   async transition(
     actor: Person,
     id: string,
-    transition: Exclude<DeptGoalTransition, 'achieve' | 'miss'>,
+    transition: Exclude<DeptGoalTransition, 'achieve' | 'miss' | 'not_measured'>,
     options: { version?: number | undefined; comment?: string | undefined },
   ): Promise<Stored<DeptGoal>> {
     const existing = await this.ctx.entities.require('department_goal', id);
@@ -207,56 +197,19 @@ export class DepartmentGoalService {
 
   async listActions(actor: Person, goalId: string): Promise<Array<Stored<Action>>> {
     await this.get(actor, goalId);
-    return (await this.ctx.entities.list('action')).filter((a) => a.value.goalId === goalId);
+    return this.actions.list(goalId);
   }
 
-  async createAction(actor: Person, goalId: string, input: ActionInput): Promise<Stored<Action>> {
-    const goal = (await this.ctx.entities.require('department_goal', goalId)).value;
-    const dir = await loadDirectory(this.ctx);
-    deny(writeDenial(dir, actor, goal.departmentId));
-    requirePerson(dir, input.ownerId, 'body.ownerId');
-    if (!EVALUATED.includes(goal.status)) {
-      throw new GoalsError(
-        'GOAL_NOT_COMMITTED',
-        `Goal "${goalId}" is ${goal.status}: actions are recorded once the up-line manager has verified it (verified or active).`,
-      );
-    }
-    const cycle = (await this.ctx.entities.require('cycle', goal.cycleId)).value;
-    requireOpenCycle(cycle);
-    const action: Action = {
-      id: this.ctx.entities.newId('action'),
-      goalId,
-      cycleId: goal.cycleId,
-      title: input.title,
-      ownerId: input.ownerId,
-      dueDate: input.dueDate,
-      status: input.status ?? 'planned',
-      metricBefore: await currentReading(this.ctx, goal.metric, cycle),
-      metricAfter: null,
-    };
-    if (action.status === 'done') action.metricAfter = action.metricBefore;
-    return this.ctx.entities.create('action', action, { actorId: actor.id, action: 'action.create' });
+  createAction(actor: Person, goalId: string, input: ActionInput): Promise<Stored<Action>> {
+    return this.actions.create(actor, goalId, input);
   }
 
-  async updateAction(actor: Person, actionId: string, version: number, patch: Partial<ActionInput>): Promise<Stored<Action>> {
-    const existing = (await this.ctx.entities.require('action', actionId)).value;
-    const goal = (await this.ctx.entities.require('department_goal', existing.goalId)).value;
-    const dir = await loadDirectory(this.ctx);
-    // The action's owner may report progress on it even from another department.
-    if (existing.ownerId !== actor.id) deny(writeDenial(dir, actor, goal.departmentId));
-    if (patch.ownerId) requirePerson(dir, patch.ownerId, 'body.ownerId');
-    return this.ctx.entities.update('action', actionId, version, { actorId: actor.id, action: 'action.update' }, async (a) => {
-      const next: Action = { ...a, ...patch, id: actionId };
-      // "After" is read when the action is done: the metric as it stands then.
-      if (patch.status === 'done' && a.status !== 'done') {
-        next.metricAfter = await currentReading(
-          this.ctx,
-          goal.metric,
-          (await this.ctx.entities.require('cycle', goal.cycleId)).value,
-        );
-      }
-      if (patch.status && patch.status !== 'done') next.metricAfter = null;
-      return next;
-    });
+  updateAction(
+    actor: Person,
+    actionId: string,
+    version: number,
+    patch: Parameters<ActionService['update']>[3],
+  ): Promise<Stored<Action>> {
+    return this.actions.update(actor, actionId, version, patch);
   }
 }

@@ -4,7 +4,9 @@ import type { EvaluationWindow } from './period.ts';
  * Goal evaluation: a pure function over a metric history (no I/O, no clock).
  *
  * Status, in this order:
- *   no_data    no point in the window carries data (or the period has not started)
+ *   no_data    no point in the window carries data yet (or the cycle has not started)
+ *   not_measured  the period is over and no point carried data: the goal was not
+ *              measured, which is an outcome of its own, never `missed`
  *   achieved   the period is over and the value meets the target
  *   missed     the period is over and it does not
  *   off_track  the value does not meet the target (yet)
@@ -24,8 +26,8 @@ import type { EvaluationWindow } from './period.ts';
 
 export type Comparator = '>=' | '>' | '<=' | '<';
 export const comparators = ['>=', '>', '<=', '<'] as const;
-export type GoalStatus = 'on_track' | 'at_risk' | 'off_track' | 'achieved' | 'missed' | 'no_data';
-export const goalStatuses = ['on_track', 'at_risk', 'off_track', 'achieved', 'missed', 'no_data'] as const;
+export const goalStatuses = ['on_track', 'at_risk', 'off_track', 'achieved', 'missed', 'no_data', 'not_measured'] as const;
+export type GoalStatus = (typeof goalStatuses)[number];
 
 /** One bucket [t, t + step): a value, and for ratio metrics the counts behind it. */
 export interface MetricPoint {
@@ -231,8 +233,11 @@ export function evaluate(input: EvaluationInput): Evaluation {
     dataPoints: s.dataPoints,
   };
   if (s.value === null) {
-    const reason = w.to <= w.from ? 'the evaluation period has not started' : 'no data in the evaluation window';
-    return { ...base, status: 'no_data', attainment: null, errorBudget: null, burnRates: burnRates(input), reason };
+    const none = { ...base, attainment: null, errorBudget: null, burnRates: burnRates(input) };
+    if (!w.started) return { ...none, status: 'no_data', reason: 'period not started: the cycle has not begun' };
+    if (w.final) return { ...none, status: 'not_measured', reason: 'period over with no data: the goal was not measured' };
+    const reason = w.to <= w.from ? 'period not started' : 'no data in the evaluation window';
+    return { ...none, status: 'no_data', reason };
   }
   const value = s.value;
   const meetsTarget = meets(value, input.comparator, input.target);

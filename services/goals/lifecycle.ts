@@ -3,7 +3,7 @@ import type { DeptGoalStatus } from './model.ts';
 /**
  * The department goal lifecycle (pure):
  *
- *   draft ──submit──▶ submitted ──verify──▶ verified ──activate──▶ active ──▶ achieved | missed
+ *   draft ──submit──▶ submitted ──verify──▶ verified ──activate──▶ active ──▶ achieved | missed | not_measured
  *     ▲                   │                                          (by evaluation at period end,
  *     │                reject (comment)                               or when the next cycle starts)
  *     │                   ▼
@@ -13,7 +13,7 @@ import type { DeptGoalStatus } from './model.ts';
  * verified goal's metric is what the up-line manager agreed to.
  */
 
-export type DeptGoalTransition = 'submit' | 'verify' | 'reject' | 'activate' | 'achieve' | 'miss';
+export type DeptGoalTransition = 'submit' | 'verify' | 'reject' | 'activate' | 'achieve' | 'miss' | 'not_measured';
 
 export const TRANSITIONS: Record<DeptGoalTransition, { from: readonly DeptGoalStatus[]; to: DeptGoalStatus }> = {
   submit: { from: ['draft', 'rejected'], to: 'submitted' },
@@ -22,13 +22,15 @@ export const TRANSITIONS: Record<DeptGoalTransition, { from: readonly DeptGoalSt
   activate: { from: ['verified'], to: 'active' },
   achieve: { from: ['active'], to: 'achieved' },
   miss: { from: ['active'], to: 'missed' },
+  /** The period ended with no data: an outcome of its own, never a miss. */
+  not_measured: { from: ['active'], to: 'not_measured' },
 };
 
 export const EDITABLE: readonly DeptGoalStatus[] = ['draft', 'rejected'];
 /** Statuses whose metric is evaluated and exported. */
 export const EVALUATED: readonly DeptGoalStatus[] = ['verified', 'active'];
 /** Statuses after which a goal is done with; `achieved` goals are not carried forward. */
-export const CLOSED: readonly DeptGoalStatus[] = ['achieved', 'missed'];
+export const CLOSED: readonly DeptGoalStatus[] = ['achieved', 'missed', 'not_measured'];
 
 export interface TransitionProblem {
   code: 'INVALID_TRANSITION' | 'NOT_EDITABLE';

@@ -132,7 +132,7 @@ export const strategySessionSchema = z.object({
 });
 export type StrategySession = z.infer<typeof strategySessionSchema>;
 
-export const orgGoalStatuses = ['active', 'achieved', 'missed'] as const;
+export const orgGoalStatuses = ['active', 'achieved', 'missed', 'not_measured'] as const;
 export const orgGoalSchema = z.object({
   id,
   cycleId: id,
@@ -147,7 +147,16 @@ export const orgGoalSchema = z.object({
 });
 export type OrgGoal = z.infer<typeof orgGoalSchema>;
 
-export const deptGoalStatuses = ['draft', 'submitted', 'verified', 'rejected', 'active', 'achieved', 'missed'] as const;
+export const deptGoalStatuses = [
+  'draft',
+  'submitted',
+  'verified',
+  'rejected',
+  'active',
+  'achieved',
+  'missed',
+  'not_measured',
+] as const;
 export type DeptGoalStatus = (typeof deptGoalStatuses)[number];
 
 export const verificationSchema = z.object({
@@ -181,18 +190,45 @@ export const deptGoalSchema = z.object({
 export type DeptGoal = z.infer<typeof deptGoalSchema>;
 
 export const actionStatuses = ['planned', 'in_progress', 'done', 'cancelled'] as const;
+
+const duration = z.string().refine((d) => parseDuration(d) !== undefined, {
+  message: 'must be a duration such as 7d, 12h, P7D or PT12H (at most 366 days)',
+});
+
+/** An action's own success measure: any feed, with the target the action aims at. */
+export const actionMetricSchema = z.object({
+  feed: feedSchema,
+  comparator: z.enum(comparators),
+  target: z.number().finite(),
+  unit: z.string().max(32).optional(),
+});
+export type ActionMetric = z.infer<typeof actionMetricSchema>;
+
 export const actionSchema = z.object({
   id,
   goalId: id,
   cycleId: id,
   title: name,
   ownerId: id,
+  /** The owner is outside the goal's department, allowed explicitly when the action was recorded. */
+  ownerOutsideDepartment: z.boolean().default(false),
   dueDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' }),
   status: z.enum(actionStatuses),
-  /** The goal metric when the action was recorded. */
+  /** The action's own metric; null: the goal's metric is the measure. */
+  metric: actionMetricSchema.nullable().default(null),
+  /** Length of the equal windows read before the action started and after it was done. */
+  window: duration.default('7d'),
+  startedAt: isoTime.nullable().default(null),
+  doneAt: isoTime.nullable().default(null),
+  /** The metric over [startedAt − window, startedAt). */
   metricBefore: readingSchema,
-  /** The goal metric when the action was marked done. */
+  /**
+   * The metric over [doneAt, doneAt + window), read once that window is over (null until
+   * then: a window still filling is no evidence of an effect).
+   */
   metricAfter: readingSchema.nullable(),
+  /** The action of the previous cycle this one continues (open actions travel with their goal). */
+  carriedFromId: id.nullable().default(null),
 });
 export type Action = z.infer<typeof actionSchema>;
 

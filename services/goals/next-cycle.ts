@@ -8,10 +8,13 @@ import type { Stored } from './repository.ts';
 
 /**
  * Starting the next cycle from the last one: the previous cycle's goals are judged where
- * they stand (active goals become achieved or missed), their results are compared with
- * their baselines, and every goal not achieved is carried forward into the new cycle
+ * they stand (active goals become achieved or missed, or not_measured when their feed
+ * had no data: never missed for want of data), their results are compared with their
+ * baselines, and every goal not achieved is carried forward into the new cycle
  * (organisation goals stay active; department goals start again as drafts, because a
- * new cycle needs a new verification). The previous cycle keeps the comparison.
+ * new cycle needs a new verification), with their open actions (planned or in progress).
+ * The previous cycle keeps the comparison. A new cycle id given by the caller is used as
+ * given, or refused (409 ALREADY_EXISTS) when taken: never replaced by another.
  *
  * ClickHouse has no transaction across these writes. The previous cycle is closed first,
  * under its lock, so a second "next" is refused (409 CYCLE_ALREADY_CONTINUED) and never
@@ -23,7 +26,14 @@ export interface NextCycleResult {
   cycle: Stored<Cycle>;
   previousCycle: Stored<Cycle>;
   results: CycleResult[];
-  summary: { achieved: number; missed: number; notStarted: number; carriedForward: number };
+  summary: {
+    achieved: number;
+    missed: number;
+    notMeasured: number;
+    notStarted: number;
+    carriedForward: number;
+    carriedActions: number;
+  };
 }
 
 const alreadyContinued = (c: Cycle): GoalsError =>
@@ -37,6 +47,7 @@ type Judged = { kind: GoalKind; goal: OrgGoal | DeptGoal; evaluation: Evaluation
 /** Where a goal ends when its cycle closes early or on time. */
 function judge(goal: OrgGoal | DeptGoal, evaluation: EvaluationRecord): string {
   if (goal.status !== 'active') return goal.status;
+  if (evaluation.status === 'no_data' || evaluation.status === 'not_measured') return 'not_measured';
   const meets = evaluation.status === 'achieved' || evaluation.status === 'on_track' || evaluation.status === 'at_risk';
   return meets ? 'achieved' : 'missed';
 }
@@ -46,7 +57,13 @@ export async function startNextCycle(
   evaluator: GoalEvaluator,
   actor: Person,
   cycleId: string,
-  input: { name: string; startsAt?: string | undefined; endsAt?: string | undefined; version?: number | undefined },
+  input: {
+    id?: string | undefined;
+    name: string;
+    startsAt?: string | undefined;
+    endsAt?: string | undefined;
+    version?: number | undefined;
+  },
 ): Promise<NextCycleResult> {
   requirePlanner(actor, 'start a new cycle');
   const previous = (await ctx.entities.require('cycle', cycleId)).value;
@@ -72,7 +89,14 @@ export async function startNextCycle(
     throw new GoalsError('INVALID_REQUEST', 'Invalid body.endsAt: must be after startsAt', [
       { field: 'body.endsAt', message: 'must be after startsAt' },
     ]);
-  const nextId = ctx.entities.newId('cycle');
+  const nextId = input.id ?? ctx.entities.newId('cycle');
+  if (input.id !== undefined && (await ctx.entities.get('cycle', input.id))) {
+    throw new GoalsError(
+      'ALREADY_EXISTS',
+      `Cycle "${input.id}" already exists; choose another id for the next cycle, or leave id out.`,
+      [{ field: 'body.id', message: 'already exists' }],
+    );
+  }
 
   // Close first, under the cycle's lock: the one guard against two concurrent "next".
   const closed = await ctx.entities.update(
@@ -104,7 +128,7 @@ export async function startNextCycle(
   for (const j of judged) {
     if (j.statusAfter === j.goal.status) continue;
     const m = meta(
-      `${j.kind === 'org' ? 'org_goal' : 'department_goal'}.${j.statusAfter === 'achieved' ? 'achieve' : 'miss'}`,
+      `${j.kind === 'org' ? 'org_goal' : 'department_goal'}.${closingAction(j.statusAfter)}`,
       `cycle ${cycleId} closed: ${j.evaluation.reason}`,
     );
     // Judged from the status read above; if the evaluator closed it meanwhile, its verdict stands.
@@ -140,6 +164,7 @@ export async function startNextCycle(
     );
     carried.set(g.id, id);
   }
+  const carriedActions = await carryOpenActions(ctx, carried, cycle.value, meta);
 
   const results: CycleResult[] = judged.map((j) => ({
     goalId: j.goal.id,
@@ -173,8 +198,47 @@ export async function startNextCycle(
     summary: {
       achieved: results.filter((r) => r.statusAfter === 'achieved').length,
       missed: results.filter((r) => r.statusAfter === 'missed').length,
+      notMeasured: results.filter((r) => r.statusAfter === 'not_measured').length,
       notStarted: results.filter((r) => !CLOSED.includes(r.statusAfter as DeptGoal['status'])).length,
       carriedForward: carried.size,
+      carriedActions,
     },
   };
+}
+
+const closingAction = (status: string): string =>
+  status === 'achieved' ? 'achieve' : status === 'missed' ? 'miss' : 'not_measured';
+
+/**
+ * Open actions (planned, in progress) travel with their goal: a copy on the carried goal
+ * in the new cycle, its "before" reading kept (the action began then), its due date moved
+ * to the new cycle's last day when it fell before the new cycle starts. The old action
+ * stays as it was, with the cycle it belonged to.
+ */
+async function carryOpenActions(
+  ctx: GoalsContext,
+  carried: ReadonlyMap<string, string>,
+  cycle: Cycle,
+  meta: (action: string, comment: string) => { actorId: string; action: string; comment: string },
+): Promise<number> {
+  const open = (await ctx.entities.list('action')).filter(
+    (a) => carried.has(a.value.goalId) && (a.value.status === 'planned' || a.value.status === 'in_progress'),
+  );
+  const firstDay = cycle.startsAt.slice(0, 10);
+  const lastDay = iso(Date.parse(cycle.endsAt) - 1).slice(0, 10);
+  for (const { value: a } of open) {
+    await ctx.entities.create(
+      'action',
+      {
+        ...a,
+        id: ctx.entities.newId('action'),
+        goalId: carried.get(a.goalId) ?? a.goalId,
+        cycleId: cycle.id,
+        dueDate: a.dueDate < firstDay ? lastDay : a.dueDate,
+        carriedFromId: a.id,
+      },
+      meta('action.carry_forward', `from ${a.id}`),
+    );
+  }
+  return open.length;
 }

@@ -25,6 +25,8 @@ export interface EvaluationWindow {
   final: boolean;
   /** Length of the period the error budget is defined over. */
   lengthMs: number;
+  /** The goal's cycle has begun. Before it does, every period type reads nothing (from = to). */
+  started: boolean;
 }
 
 const MINUTE = 60_000;
@@ -81,14 +83,28 @@ export function periodBounds(spec: PeriodSpec, cycle: CycleSpan): { start: numbe
 /** The data window to evaluate at `now`. */
 export function evaluationWindow(spec: PeriodSpec, cycle: CycleSpan, now: number): EvaluationWindow {
   const bounds = periodBounds(spec, cycle);
+  if (now < cycle.startsAt) {
+    // A rolling window or a quarter could reach data from before the cycle: a goal of a
+    // cycle that has not begun has no period yet, whatever its type.
+    const at = spec.type === 'rolling' ? cycle.startsAt : bounds.start;
+    return { from: at, to: at, periodStart: at, periodEnd: bounds.end, final: false, lengthMs: bounds.lengthMs, started: false };
+  }
   const final = now >= bounds.end;
   if (spec.type === 'rolling') {
     const to = Math.min(now, bounds.end);
     const from = to - bounds.lengthMs;
-    return { from, to, periodStart: from, periodEnd: bounds.end, final, lengthMs: bounds.lengthMs };
+    return { from, to, periodStart: from, periodEnd: bounds.end, final, lengthMs: bounds.lengthMs, started: true };
   }
   const to = Math.max(bounds.start, Math.min(now, bounds.end));
-  return { from: bounds.start, to, periodStart: bounds.start, periodEnd: bounds.end, final, lengthMs: bounds.lengthMs };
+  return {
+    from: bounds.start,
+    to,
+    periodStart: bounds.start,
+    periodEnd: bounds.end,
+    final,
+    lengthMs: bounds.lengthMs,
+    started: true,
+  };
 }
 
 /**

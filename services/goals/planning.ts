@@ -1,5 +1,6 @@
 import {
   badRequest,
+  checkFeed,
   checkMetric,
   cycleSpan,
   type GoalsContext,
@@ -105,6 +106,7 @@ export class PlanningService {
     const heldAt = input.heldAt ? Date.parse(input.heldAt) : this.ctx.clock();
     const baseline = [];
     for (const [i, item] of input.baseline.entries()) {
+      checkFeed(this.ctx, item.feed, `body.baseline.${i}.feed`);
       const lookbackMs = parseDuration(item.lookback);
       if (lookbackMs === undefined) throw badRequest(`body.baseline.${i}.lookback`, 'must be a duration such as 7d or P30D');
       const reading = await readFeed(this.ctx, item.feed, heldAt - lookbackMs, heldAt);
@@ -133,7 +135,7 @@ export class PlanningService {
 
   async createOrgGoal(actor: Person, input: OrgGoalInput): Promise<Stored<OrgGoal>> {
     requirePlanner(actor, 'set organisation goals');
-    checkMetric(input.metric);
+    checkMetric(this.ctx, input.metric);
     const session = (await this.ctx.entities.require('strategy_session', input.strategySessionId)).value;
     const cycle = (await this.ctx.entities.require('cycle', session.cycleId)).value;
     requireOpenCycle(cycle);
@@ -160,7 +162,7 @@ export class PlanningService {
     patch: Partial<Pick<OrgGoalInput, 'title' | 'description' | 'ownerId' | 'metric'>>,
   ): Promise<Stored<OrgGoal>> {
     requirePlanner(actor, 'change organisation goals');
-    if (patch.metric) checkMetric(patch.metric);
+    if (patch.metric) checkMetric(this.ctx, patch.metric);
     if (patch.ownerId) requirePerson(await loadDirectory(this.ctx), patch.ownerId, 'body.ownerId');
     return this.ctx.entities.update('org_goal', id, version, { actorId: actor.id, action: 'org_goal.update' }, async (g) => {
       if (g.status !== 'active')

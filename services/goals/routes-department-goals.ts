@@ -2,7 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, flat, idParams, listOf, versionBody, withVersion } from './http.ts';
-import { actionSchema, actionStatuses, deptGoalSchema, deptGoalStatuses, successMetricSchema } from './model.ts';
+import {
+  actionMetricSchema,
+  actionSchema,
+  actionStatuses,
+  deptGoalSchema,
+  deptGoalStatuses,
+  isoTime,
+  successMetricSchema,
+} from './model.ts';
 import type { GoalsService } from './service.ts';
 
 /** Department goals, their lifecycle transitions, verification requests and actions. */
@@ -27,9 +35,15 @@ const transitionBody = z
 const actionBody = z.object({
   title: z.string().trim().min(1).max(200),
   ownerId: z.string(),
+  ownerOutsideDepartment: z.boolean().optional().describe("Allow an owner from outside the goal's department"),
   dueDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' }),
   status: z.enum(actionStatuses).optional(),
+  metric: actionMetricSchema.optional().describe("The action's own metric (any feed) and target; default: the goal's feed"),
+  window: actionSchema.shape.window.optional().describe('Length of the equal before/after windows (default 7d)'),
+  startedAt: isoTime.optional().describe('When the action began (default now); the before-window ends here'),
+  doneAt: isoTime.optional().describe('With status done: when it was done (default now); the after-window starts here'),
 });
+const actionPatch = actionBody.omit({ metric: true, window: true, startedAt: true }).partial().extend({ version: versionBody });
 
 const TRANSITION_SUMMARY = {
   submit: 'Send a draft or rejected goal to the up-line manager for verification (department members and managers above)',
@@ -132,7 +146,7 @@ export function registerDepartmentGoalRoutes(app: FastifyInstance, goals: GoalsS
       schema: {
         summary: 'Update an action (status done reads the metric after); send the version you read',
         params: idParams,
-        body: actionBody.partial().extend({ version: versionBody }),
+        body: actionPatch,
         response: { 200: action },
       },
     },

@@ -66,6 +66,11 @@ export function registerPlanningRoutes(app: FastifyInstance, goals: GoalsService
           'Close this cycle and start the next from its results (planner): goals judged, compared, open ones carried forward',
         params: idParams,
         body: z.object({
+          id: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
+            .optional()
+            .describe('Id of the new cycle; used as given, or 409 ALREADY_EXISTS'),
           name: z.string().trim().min(1).max(200),
           startsAt: isoTime.optional(),
           endsAt: isoTime.optional(),
@@ -79,8 +84,10 @@ export function registerPlanningRoutes(app: FastifyInstance, goals: GoalsService
             summary: z.object({
               achieved: z.number().int(),
               missed: z.number().int(),
+              notMeasured: z.number().int(),
               notStarted: z.number().int(),
               carriedForward: z.number().int(),
+              carriedActions: z.number().int(),
             }),
           }),
         },

@@ -49,6 +49,8 @@ const flatten = <T>(s: Stored<T>): T & { version: number; updatedAt: string; upd
   updatedBy: s.updatedBy,
 });
 
+const closingAction = { achieved: 'achieve', missed: 'miss', not_measured: 'not_measured' } as const;
+
 export const goalKindOf = (id: string): GoalKind | undefined =>
   id.startsWith('og-') ? 'org' : id.startsWith('dg-') ? 'department' : undefined;
 
@@ -162,6 +164,7 @@ export class GoalsService {
         if (await this.closeFinished(kind, goal, result.record)) summary.transitioned += 1;
       }
       this.metrics.update(records, now);
+      await this.departmentGoals.actions.measureDue(now);
       this.lastAlertGoals = evaluations.map(({ kind, goal, result }) => ({
         id: goal.id,
         kind,
@@ -182,13 +185,13 @@ export class GoalsService {
     }
   }
 
-  /** An active goal whose period is over becomes achieved or missed (no_data leaves it open). */
+  /** An active goal whose period is over becomes achieved, missed or (no data at all) not_measured. */
   private async closeFinished(kind: GoalKind, goal: OrgGoal | DeptGoal, record: EvaluationRecord): Promise<boolean> {
-    if (goal.status !== 'active' || (record.status !== 'achieved' && record.status !== 'missed')) return false;
     const status = record.status;
+    if (goal.status !== 'active' || (status !== 'achieved' && status !== 'missed' && status !== 'not_measured')) return false;
     const meta = {
       actorId: 'system:evaluator',
-      action: `${kind === 'org' ? 'org_goal' : 'department_goal'}.${status === 'achieved' ? 'achieve' : 'miss'}`,
+      action: `${kind === 'org' ? 'org_goal' : 'department_goal'}.${closingAction[status]}`,
       comment: record.reason,
     };
     // Someone may have closed it since it was listed (the next cycle starting): then leave it.

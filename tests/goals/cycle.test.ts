@@ -242,18 +242,23 @@ describe('one action-planning cycle, end to end', () => {
     expect(a.body.items.map((e) => [e.status, e.value])).toEqual([['off_track', 0.99]]);
   });
 
-  it('6. actions are recorded with the metric before', async () => {
+  it('6. actions are recorded with the metric before: the stated window that ends when the action starts', async () => {
     const action = await h.call<{ id: string; status: string; metricBefore: Goal['baseline']; metricAfter: unknown }>(
       'POST',
       `/api/v1/department-goals/${ids.a}/actions`,
       t.nocmgr,
-      { title: 'Replace the north aggregation switch', ownerId: 'noc1', dueDate: '2026-01-20' },
+      { title: 'Replace the north aggregation switch', ownerId: 'noc1', dueDate: '2026-01-20', window: '3d' },
     );
     expect(action.status).toBe(201);
     expect(action.body.status).toBe('planned');
-    expect([action.body.metricBefore.value, action.body.metricBefore.numerator, action.body.metricBefore.denominator]).toEqual([
-      0.99, 3960, 4000,
-    ]);
+    // Started Jan 5 (now): Jan 2 – 4 north, 3 × 990 / 3 × 1000.
+    expect([
+      action.body.metricBefore.from,
+      action.body.metricBefore.to,
+      action.body.metricBefore.value,
+      action.body.metricBefore.numerator,
+      action.body.metricBefore.denominator,
+    ]).toEqual(['2026-01-02T00:00:00.000Z', '2026-01-05T00:00:00.000Z', 0.99, 2970, 3000]);
     expect(action.body.metricAfter).toBeNull();
     ids.action = action.body.id;
     const other = await h.call('POST', `/api/v1/department-goals/${ids.b}/actions`, t.accmgr, {
@@ -264,23 +269,24 @@ describe('one action-planning cycle, end to end', () => {
     expect(other.status).toBe(201);
   });
 
-  it('7. ten days of data later the action is done, with the metric after', async () => {
+  it('7. ten days of data later the action is reported done on Jan 11, with the metric over the 3 days after', async () => {
     await seedProbeMinutes(h.store, history(T0, T1));
     h.clock.now = T1;
     const done = await h.call<{ status: string; metricAfter: Goal['baseline'] }>(
       'PATCH',
       `/api/v1/actions/${ids.action}`,
       t.noc1,
-      { version: 1, status: 'done' },
+      { version: 1, status: 'done', doneAt: '2026-01-11T00:00:00Z' },
     );
     expect(done.status).toBe(200);
-    // Jan 1 – 14 north Availability: 4 × 990 + 9 × 999 + 900 (Jan 10, planned maintenance left out)
-    //                               / 4 × 1000 + 9 × 1000 + 900 = 13851 / 13900.
-    expect([done.body.metricAfter.value, done.body.metricAfter.numerator, done.body.metricAfter.denominator]).toEqual([
-      13851 / 13900,
-      13851,
-      13900,
-    ]);
+    // Jan 11 – 13 north Availability: 3 × 999 / 3 × 1000, a window as long as the one before.
+    expect([
+      done.body.metricAfter.from,
+      done.body.metricAfter.to,
+      done.body.metricAfter.value,
+      done.body.metricAfter.numerator,
+      done.body.metricAfter.denominator,
+    ]).toEqual(['2026-01-11T00:00:00.000Z', '2026-01-14T00:00:00.000Z', 0.999, 2997, 3000]);
   });
 
   it('8. the evaluation on Jan 15: at risk, on track, off track — with the error budget of each ratio', async () => {
@@ -363,7 +369,7 @@ describe('one action-planning cycle, end to end', () => {
             status: 'done',
             owner: { id: 'noc1', name: 'NOC Engineer One' },
             before: 0.99,
-            after: 13851 / 13900,
+            after: 0.999,
           }),
         ],
       }),
@@ -443,7 +449,7 @@ describe('one action-planning cycle, end to end', () => {
       'open',
     ]);
     expect([previousCycle.status, previousCycle.nextCycleId, previousCycle.results.length]).toEqual(['closed', cycle.id, 3]);
-    expect(summary).toEqual({ achieved: 1, missed: 2, notStarted: 0, carriedForward: 2 });
+    expect(summary).toEqual({ achieved: 1, missed: 2, notMeasured: 0, notStarted: 0, carriedForward: 2, carriedActions: 1 });
     const byId = new Map(results.map((r) => [r.goalId, r]));
     const a = byId.get(ids.a ?? '');
     expect([a?.statusAfter, a?.evaluation.value, a?.carriedForwardAs]).toEqual(['achieved', 89775 / 89900, null]);
@@ -463,6 +469,23 @@ describe('one action-planning cycle, end to end', () => {
     expect(
       deptGoals.body.items.map((g) => [g.id, g.status, g.carriedFromId, g.orgGoalId, g.baseline.value, g.verifications.length]),
     ).toEqual([[b?.carriedForwardAs, 'draft', ids.b, org?.carriedForwardAs, 6770 / 7000, 0]]);
+
+    // B's open action travels with it, due on the new cycle's last day (Feb 15 is before the cycle).
+    const carried = await h.call<{ items: Array<{ title: string; dueDate: string; cycleId: string; status: string }> }>(
+      'GET',
+      `/api/v1/department-goals/${b?.carriedForwardAs}/actions`,
+      t.accmgr,
+    );
+    expect(carried.body.items.map((x) => [x.title, x.dueDate, x.cycleId, x.status])).toEqual([
+      ['Add a redundant south uplink', '2026-06-30', cycle.id, 'planned'],
+    ]);
+    // An action on a goal of the closed cycle: CYCLE_CLOSED, as documented (not "goal not committed").
+    const closedAction = await h.call<Reply>('POST', `/api/v1/department-goals/${ids.a}/actions`, t.nocmgr, {
+      title: 'Too late',
+      ownerId: 'noc1',
+      dueDate: '2026-03-30',
+    });
+    expect([closedAction.status, closedAction.body.code]).toEqual([409, 'CYCLE_CLOSED']);
 
     const again = await h.call<Reply>('POST', `/api/v1/cycles/${ids.cycle}/next`, t.planner, { name: 'Fork' });
     expect([again.status, again.body.code]).toEqual([409, 'CYCLE_ALREADY_CONTINUED']);

@@ -43,6 +43,7 @@ describe('periods', () => {
       periodEnd: Q1.endsAt,
       final: false,
       lengthMs: 7 * DAY,
+      started: true,
     });
     const after = rolling7d(Date.UTC(2026, 3, 3));
     expect(after.to).toBe(Q1.endsAt);
@@ -55,17 +56,31 @@ describe('periods', () => {
     const w = evaluationWindow(
       { type: 'calendar', calendar: 'quarter' },
       { startsAt: Date.UTC(2026, 1, 1), endsAt: Date.UTC(2026, 4, 1) },
-      jan(10, 0),
+      Date.UTC(2026, 1, 10),
     );
     // The quarter is the one the cycle starts in (Q1), whatever the cycle's own end.
     expect(w).toEqual({
       from: Q1.startsAt,
-      to: jan(10, 0),
+      to: Date.UTC(2026, 1, 10),
       periodStart: Q1.startsAt,
       periodEnd: Q1.endsAt,
       final: false,
       lengthMs: 90 * DAY,
+      started: true,
     });
+  });
+
+  it.each([
+    ['rolling 7d', { type: 'rolling', duration: '7d' }],
+    ['calendar quarter', { type: 'calendar', calendar: 'quarter' }],
+    ['calendar cycle', { type: 'calendar', calendar: 'cycle' }],
+  ] as const)('a goal of a cycle that has not begun reads nothing, whatever its period (%s)', (_name, spec) => {
+    // The cycle starts Feb 1; on Jan 10 a 7-day window or the quarter (from Jan 1) would reach data.
+    const cycle = { startsAt: Date.UTC(2026, 1, 1), endsAt: Date.UTC(2026, 4, 1) };
+    const w = evaluationWindow(spec, cycle, jan(10, 0));
+    expect([w.started, w.final, w.to - w.from]).toEqual([false, false, 0]);
+    const e = evaluate({ ...availabilityGoal, window: w, points: [ratio(jan(5), 990, 1000), ratio(jan(9), 10, 1000)] });
+    expect([e.status, e.value, e.reason]).toEqual(['no_data', null, 'period not started: the cycle has not begun']);
   });
 
   it('a baseline covers one period length of data ending now', () => {
@@ -97,7 +112,14 @@ describe('evaluate: every status', () => {
     expect(w.to).toBe(w.from);
     const e = evaluate({ ...availabilityGoal, window: w, points: [] });
     expect(e.status).toBe('no_data');
-    expect(e.reason).toBe('the evaluation period has not started');
+    expect(e.reason).toBe('period not started: the cycle has not begun');
+  });
+
+  it('not_measured, never missed, when the period ends with no data', () => {
+    const over = evaluationWindow({ type: 'calendar', calendar: 'quarter' }, Q1, Date.UTC(2026, 3, 2));
+    const e = evaluate({ ...availabilityGoal, window: over, points: [ratio(Date.UTC(2025, 11, 30), 0, 1000)] });
+    expect([e.status, e.final, e.value, e.attainment]).toEqual(['not_measured', true, null, null]);
+    expect(e.reason).toBe('period over with no data: the goal was not measured');
   });
 
   it('on_track: meets the target and the early warning; the budget is exact from summed counts', () => {
