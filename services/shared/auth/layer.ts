@@ -14,12 +14,12 @@ import { hashToken, type ReadPrincipal, type ReadScope, type ReadTokens } from '
  *    evil.example that rebinds its name to 127.0.0.1 sends `Host: evil.example`.
  * 2. Identify: a read token from `Authorization: Bearer` or the session cookie (set by
  *    the dashboard's sign-in from `/?token=` or by POST /api/v1/session).
- * 3. Enforce the route's scope, declared once per role plugin (`scopedPlugin`) or per
+ * 3. Rate limit per token (a recognised read token) or else per address (@fastify/rate-limit).
+ * 4. Enforce the route's scope, declared once per role plugin (`scopedPlugin`) or per
  *    route (`config: { scope }`); a route without one needs read:vitals (deny by default).
  *    `ingest` routes check their source tokens in the ingest plugin; `goals` routes
  *    check person tokens in the goals service, and a goals token refused once is refused
  *    here for a while without asking the store again.
- * 4. Rate limit per token (a recognised read token) or else per address (@fastify/rate-limit).
  *
  * CORS (@fastify/cors) answers preflights for the origins in CXV_CORS_ORIGINS only.
  */
@@ -92,6 +92,26 @@ export async function installAuthLayer(app: FastifyInstance, o: AuthLayerOptions
     if (check.ok) request.principal = check.principal;
   });
 
+  // Before the scope check, so refused requests count too (per address), and before any
+  // plugin's own hooks (the goals service's person-token lookup).
+  await app.register(fastifyRateLimit, { global: false });
+  app.addHook(
+    'onRequest',
+    app.rateLimit({
+      timeWindow: 60_000,
+      keyGenerator: (request) => (request.principal ? `token:${request.principal.tokenHash}` : `address:${request.ip}`),
+      max: (_request, key) => (key.startsWith('token:') ? o.rateLimit.perTokenPerMinute : o.rateLimit.perAddressPerMinute),
+      // Probes must answer whatever the load; ingest has its own back-pressure (429 with Retry-After, capacity.ts).
+      allowList: (request) => PROBES.has(request.url.split('?')[0] ?? '') || request.routeOptions.config?.scope === 'ingest',
+      errorResponseBuilder: (request, context) =>
+        new HttpError(
+          429,
+          'RATE_LIMITED',
+          `Over ${context.max} requests a minute for this ${request.principal ? 'token' : 'address'}; retry in ${context.after}.`,
+        ),
+    }),
+  );
+
   app.addHook('onRequest', async (request) => {
     // No route (a 404) and CORS preflights carry no data.
     if (request.routeOptions.url === undefined || request.method === 'OPTIONS') return;
@@ -114,21 +134,6 @@ export async function installAuthLayer(app: FastifyInstance, o: AuthLayerOptions
     if (reply.statusCode !== 401 || request.routeOptions.config?.scope !== 'goals') return;
     const bearer = bearerToken(request);
     if (bearer !== undefined) refused.add(hashToken(bearer));
-  });
-
-  await app.register(fastifyRateLimit, {
-    global: true,
-    timeWindow: 60_000,
-    keyGenerator: (request) => (request.principal ? `token:${request.principal.tokenHash}` : `address:${request.ip}`),
-    max: (_request, key) => (key.startsWith('token:') ? o.rateLimit.perTokenPerMinute : o.rateLimit.perAddressPerMinute),
-    // Probes must answer whatever the load; ingest has its own back-pressure (429 with Retry-After, capacity.ts).
-    allowList: (request) => PROBES.has(request.url.split('?')[0] ?? '') || request.routeOptions.config?.scope === 'ingest',
-    errorResponseBuilder: (request, context) =>
-      new HttpError(
-        429,
-        'RATE_LIMITED',
-        `Over ${context.max} requests a minute for this ${request.principal ? 'token' : 'address'}; retry in ${context.after}.`,
-      ),
   });
 
   app.post(
