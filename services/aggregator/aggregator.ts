@@ -16,12 +16,31 @@ import type { SourceName } from '../shared/sources/registry.ts';
 import { readMaintenanceWindows } from '../shared/store/maintenance.ts';
 import type { Store } from '../shared/store/store.ts';
 import type { AnyBinding } from './binding.ts';
-import { type AddOutcome, WindowEngine, type WindowEntry, windowStartOf } from './engine.ts';
+import {
+  type AddOutcome,
+  type EventVersion,
+  type RemoveOutcome,
+  WindowEngine,
+  type WindowEntry,
+  windowStartOf,
+} from './engine.ts';
 import { BINDINGS } from './families/index.ts';
 import { probeBinding, splitProbeKey } from './families/probe.ts';
+import {
+  currentIndex,
+  DEFAULT_CORRECTION_HORIZON_MS,
+  type EventHistory,
+  EventLedger,
+  fingerprintOf,
+  RETRACTION_FINGERPRINT,
+  type Verdict,
+  verdictFor,
+  versionPayload,
+} from './ledger.ts';
 import { MaintenanceRegistry } from './maintenance-registry.ts';
 import { rawEventRow, type WindowedRecord } from './raw-events.ts';
 import { loadStoredWindowEnds, loadStoredWindows } from './recovery.ts';
+import { OP_HEADER, RETRACT_OP, readRetraction } from './retraction.ts';
 import { type SourceTopic, sourceTopics } from './topics.ts';
 
 /**
@@ -68,6 +87,8 @@ export interface AggregatorOptions {
    */
   checkpoint?: { bytesPerPartition: number; intervalMs: number };
   bindings?: readonly AnyBinding[];
+  /** How long after an event's first version a correction or retraction is applied (default 7 days); later ones go to late_events. */
+  correctionHorizonMs?: number;
   now?: () => number;
 }
 
@@ -80,6 +101,18 @@ interface LateRow {
   watermark: number;
   late_by_ms: number;
   payload: string;
+  /** too_late, or correction_past_horizon. */
+  reason: string;
+}
+
+type Outcome = AddOutcome | 'dead_lettered' | 'corrected' | 'retracted' | 'correction_past_horizon' | 'not_found';
+
+interface Decoded {
+  message: ConsumedMessage;
+  source: SourceName;
+  record: Record<string, unknown>;
+  /** A retraction: `record` is only `{eventId, receivedAt}`. */
+  retract?: boolean;
 }
 
 const partitionId = (topic: string, partition: number): string => `${topic}:${partition}`;
@@ -103,6 +136,8 @@ export class Aggregator {
   /** Serialises batches, flushes and rebalances. */
   private chain: Promise<unknown> = Promise.resolve();
   private pendingLate: LateRow[] = [];
+  private readonly ledger = new EventLedger();
+  private readonly correctionHorizonMs: number;
   private pendingMaintenance: Array<Record<string, unknown>> = [];
   /** Per family and key, the newest window start already stored: later windows need no store lookup. */
   private readonly storedUpTo = new Map<string, number>();
@@ -119,6 +154,7 @@ export class Aggregator {
 
   constructor(private readonly o: AggregatorOptions) {
     this.now = o.now ?? Date.now;
+    this.correctionHorizonMs = o.correctionHorizonMs ?? DEFAULT_CORRECTION_HORIZON_MS;
     this.checkpoint = o.checkpoint ?? { bytesPerPartition: 2 ** 20, intervalMs: 15_000 };
     this.lastCheckpointAt = this.now();
     this.bindings = o.bindings ?? BINDINGS;
@@ -207,7 +243,7 @@ export class Aggregator {
       }
       this.o.log.debug({ ranges: [...ranges] }, 'batch');
     }
-    const decoded: Array<{ message: ConsumedMessage; source: SourceName; record: Record<string, unknown> }> = [];
+    const decoded: Decoded[] = [];
     for (const message of messages) {
       this.o.metrics.busConsumed.inc({ topic: message.topic });
       this.checkContiguous(message);
@@ -215,6 +251,15 @@ export class Aggregator {
       if (!topic) continue;
       this.o.metrics.aggregatorReceived.inc({ source: topic.source });
       try {
+        if (message.headers[OP_HEADER] === RETRACT_OP) {
+          if (topic.source === 'maintenance') {
+            throw Object.assign(new Error('maintenance windows are not retracted: send the maintenanceId again with new times'), {
+              code: 'BAD_RETRACTION',
+            });
+          }
+          decoded.push({ message, source: topic.source, record: { ...readRetraction(message.value) }, retract: true });
+          continue;
+        }
         // The writer's schema travels as a fingerprint: older schemas kept under
         // schemas/avro/history/ are resolved to the current reader.
         const record = readerFor(topic.source).decodeWith(message.headers[FINGERPRINT_HEADER], message.value);
@@ -225,40 +270,206 @@ export class Aggregator {
         this.engine.consumed(partitionId(message.topic, message.partition), message.offset, wallNow);
       }
     }
-    await this.seedStoredWindows(decoded);
-    for (const { message, source, record } of decoded) {
+    await this.loadHistories(decoded);
+    await this.seedStoredWindows(decoded.flatMap((d) => [d, ...this.earlierVersions(d)]));
+    for (const { message, source, record, retract } of decoded) {
       const pid = partitionId(message.topic, message.partition);
       if (source === 'maintenance') {
         this.applyMaintenance(record as unknown as MaintenanceRecord, pid, message.offset, wallNow);
         continue;
       }
-      const windowed = record as unknown as WindowedRecord;
-      const bindings = this.bindingsBySource.get(source) ?? [];
       const bytes = (this.bytesSinceCheckpoint.get(pid) ?? 0) + recordBytes(message.key, message.value, message.headers);
       this.bytesSinceCheckpoint.set(pid, bytes);
       if (bytes > this.mostBytesSinceCheckpoint) this.mostBytesSinceCheckpoint = bytes;
-      bindings.forEach((binding, i) => {
-        const outcome = this.engine.add(
-          binding.family.name,
-          binding.keyOf(windowed),
-          windowed.ts,
-          pid,
-          message.offset,
-          windowed,
-          wallNow,
-          windowed.eventId,
-          // The raw event is stored once, with the first family that counts it.
-          i === 0 ? rawEventRow(source, windowed) : undefined,
-        );
-        if (i === 0) this.count(source, outcome);
-        if (i === 0 && outcome === 'too_late') this.pendingLate.push(this.lateRow(source, windowed));
-      });
+      this.count(
+        source,
+        this.countVersion(source, record as unknown as WindowedRecord, retract === true, pid, message.offset, wallNow),
+      );
     }
     await this.flush(false);
   }
 
-  private lateRow(source: string, record: WindowedRecord): LateRow {
-    const watermark = this.engine.tooLateWatermark;
+  /**
+   * One version of an event, against the versions seen before (ledger.ts): the first is
+   * counted, a re-send changes nothing, a correction or retraction takes the earlier
+   * versions out of their windows and counts the new one (docs/corrections.md).
+   */
+  private countVersion(
+    source: SourceName,
+    record: WindowedRecord,
+    retract: boolean,
+    pid: string,
+    offset: number,
+    wallNow: number,
+  ): Outcome {
+    const payload = retract ? '' : versionPayload(record as unknown as Record<string, unknown>);
+    const fingerprint = retract ? RETRACTION_FINGERPRINT : fingerprintOf(payload);
+    const history = this.ledger.get(source, record.eventId);
+    const verdict: Verdict = verdictFor(history, fingerprint, record.receivedAt, this.correctionHorizonMs);
+    switch (verdict.kind) {
+      case 'new': {
+        const outcome = this.addVersion(source, record, pid, offset, wallNow, { fingerprint, first: fingerprint }, true);
+        if (outcome === 'too_late') this.pendingLate.push(this.lateRow(source, record, 'too_late', this.engine.tooLateWatermark));
+        else this.ledger.append(source, record.eventId, fingerprint, payload, record.receivedAt);
+        return outcome;
+      }
+      case 'not_found':
+        // Kept: read again after a restart, the retraction may come before its event.
+        this.ledger.append(source, record.eventId, fingerprint, payload, record.receivedAt);
+        this.engine.consumed(pid, offset, wallNow);
+        return 'not_found';
+      case 'superseded': {
+        const updated = this.ledger.append(source, record.eventId, fingerprint, payload, record.receivedAt);
+        this.reconcile(source, record, updated, pid, offset, wallNow, fingerprint);
+        return 'duplicate';
+      }
+      case 'past_horizon': {
+        this.engine.consumed(pid, offset, wallNow);
+        // A retraction carries no content: its row shows the version it would have removed.
+        const shown = retract && history ? { ...currentContent(history, record), receivedAt: record.receivedAt } : record;
+        this.pendingLate.push(
+          this.lateRow(source, shown, 'correction_past_horizon', verdict.firstReceivedAt + this.correctionHorizonMs),
+        );
+        return 'correction_past_horizon';
+      }
+      case 'resend': {
+        // Every earlier version out, the current one in: each step a no-op where done, so
+        // a re-send after a crash completes a correction the windows had not all stored.
+        const outcome = this.reconcile(source, record, history as EventHistory, pid, offset, wallNow, fingerprint);
+        if (outcome === 'too_late') this.pendingLate.push(this.lateRow(source, record, 'too_late', this.engine.tooLateWatermark));
+        return outcome;
+      }
+      case 'correction':
+      case 'retraction': {
+        const updated = this.ledger.append(source, record.eventId, fingerprint, payload, record.receivedAt);
+        this.reconcile(source, record, updated, pid, offset, wallNow, fingerprint);
+        return verdict.kind === 'correction' ? 'corrected' : 'retracted';
+      }
+    }
+  }
+
+  /** Makes the windows count the current version of an event and no other. Returns what adding the current one did. */
+  private reconcile(
+    source: SourceName,
+    incoming: WindowedRecord,
+    history: EventHistory,
+    pid: string,
+    offset: number,
+    wallNow: number,
+    incomingFingerprint: number,
+  ): Outcome {
+    const first = history.fingerprints[0] ?? incomingFingerprint;
+    const last = currentIndex(history);
+    for (let k = 0; k < history.fingerprints.length; k += 1) {
+      const fingerprint = history.fingerprints[k] as number;
+      if (k === last) continue;
+      if (fingerprint === RETRACTION_FINGERPRINT) continue;
+      this.removeVersion(source, parseVersion(history, k, incoming), pid, offset, wallNow, { fingerprint, first });
+    }
+    const current = history.fingerprints[last] as number;
+    if (current === RETRACTION_FINGERPRINT) {
+      this.engine.consumed(pid, offset, wallNow);
+      return 'duplicate';
+    }
+    const record = current === incomingFingerprint ? incoming : parseVersion(history, last, incoming);
+    // A correction may land in a window past the allowed lateness: within the horizon, it is rewritten.
+    const outcome = this.addVersion(
+      source,
+      record,
+      pid,
+      offset,
+      wallNow,
+      { fingerprint: current, first, ignoreLateness: history.fingerprints.length > 1 },
+      current === incomingFingerprint,
+    );
+    return outcome;
+  }
+
+  private addVersion(
+    source: SourceName,
+    record: WindowedRecord,
+    pid: string,
+    offset: number,
+    wallNow: number,
+    version: EventVersion,
+    withRaw: boolean,
+  ): AddOutcome {
+    let first: AddOutcome = 'duplicate';
+    (this.bindingsBySource.get(source) ?? []).forEach((binding, i) => {
+      const outcome = this.engine.add(
+        binding.family.name,
+        binding.keyOf(record),
+        record.ts,
+        pid,
+        offset,
+        record,
+        wallNow,
+        record.eventId,
+        // The raw event is stored once, with the first family that counts it.
+        i === 0 && withRaw ? rawEventRow(source, record) : undefined,
+        version,
+      );
+      if (i === 0) first = outcome;
+    });
+    return first;
+  }
+
+  private removeVersion(
+    source: SourceName,
+    record: WindowedRecord,
+    pid: string,
+    offset: number,
+    wallNow: number,
+    version: EventVersion,
+  ): RemoveOutcome {
+    let first: RemoveOutcome = 'not_counted';
+    (this.bindingsBySource.get(source) ?? []).forEach((binding, i) => {
+      const outcome = this.engine.remove(
+        binding.family.name,
+        binding.keyOf(record),
+        record.ts,
+        pid,
+        offset,
+        record,
+        wallNow,
+        record.eventId,
+        version,
+      );
+      if (i === 0) first = outcome;
+    });
+    return first;
+  }
+
+  /** Reads the version histories of a batch's events (one query per source). */
+  private async loadHistories(decoded: Decoded[]): Promise<void> {
+    const wanted = new Map<string, Set<string>>();
+    for (const { source, record } of decoded) {
+      if (source === 'maintenance') continue;
+      const ids = wanted.get(source) ?? new Set<string>();
+      ids.add(String(record.eventId));
+      wanted.set(source, ids);
+    }
+    if (wanted.size > 0) await this.retry('event_versions (read)', () => this.ledger.load(this.o.store, wanted));
+  }
+
+  /** Earlier versions of a batch's events that a correction may take out of stored windows. */
+  private earlierVersions(d: Decoded): Decoded[] {
+    if (d.source === 'maintenance') return [];
+    const history = this.ledger.get(d.source, String(d.record.eventId));
+    if (!history) return [];
+    const out: Decoded[] = [];
+    history.payloads.forEach((payload, k) => {
+      if (payload !== '')
+        out.push({
+          ...d,
+          retract: false,
+          record: parseVersion(history, k, d.record as unknown as WindowedRecord) as unknown as Record<string, unknown>,
+        });
+    });
+    return out;
+  }
+
+  private lateRow(source: string, record: WindowedRecord, reason: string, watermark: number): LateRow {
     return {
       source,
       event_id: record.eventId,
@@ -266,12 +477,16 @@ export class Aggregator {
       region: record.region,
       event_time: record.ts,
       watermark,
-      late_by_ms: watermark - (windowStartOf(record.ts, WINDOW_SIZE_MS) + WINDOW_SIZE_MS),
+      late_by_ms:
+        reason === 'too_late'
+          ? watermark - (windowStartOf(record.ts, WINDOW_SIZE_MS) + WINDOW_SIZE_MS)
+          : record.receivedAt - watermark,
       payload: JSON.stringify(record),
+      reason,
     };
   }
 
-  private count(source: string, outcome: AddOutcome | 'dead_lettered'): void {
+  private count(source: string, outcome: Outcome): void {
     this.o.metrics.aggregatorOutcome.inc({ source, outcome });
   }
 
@@ -284,6 +499,7 @@ export class Aggregator {
       startMs: m.start,
       endMs: m.end,
       declaredAtMs: m.declaredAt,
+      receivedAtMs: m.receivedAt,
       description: m.description,
     };
     const { changed, replaced } = this.registry.upsert(window);
@@ -296,6 +512,7 @@ export class Aggregator {
       start_at: m.start,
       end_at: m.end,
       declared_at: m.declaredAt,
+      received_at: m.receivedAt,
       retroactive: m.declaredAt > m.start ? 1 : 0,
       description: m.description ?? '',
       version: m.declaredAt * 1000 + (offset % 1000),
@@ -324,9 +541,12 @@ export class Aggregator {
    * redelivered messages they already count are skipped by offset, and events they
    * already count are skipped by eventId.
    */
-  private async seedStoredWindows(decoded: Array<{ source: SourceName; record: Record<string, unknown> }>): Promise<void> {
+  private async seedStoredWindows(
+    decoded: Array<{ source: SourceName; record: Record<string, unknown>; retract?: boolean }>,
+  ): Promise<void> {
     const wanted = new Map<AnyBinding, Map<string, Set<number>>>();
-    for (const { source, record } of decoded) {
+    for (const { source, record, retract } of decoded) {
+      if (retract) continue;
       for (const binding of this.bindingsBySource.get(source) ?? []) {
         const r = record as unknown as WindowedRecord;
         const key = binding.keyOf(r);
@@ -346,7 +566,10 @@ export class Aggregator {
         for (const w of stored) {
           const counted = new Map<string, number>();
           if (w.busEpoch === this.o.busEpoch && w.partition !== '') counted.set(w.partition, w.lastOffset);
-          this.engine.seed(binding.family.name, key, w.windowStart, binding.fromRow(w.row), w.version, counted, w.idHashes);
+          this.engine.seed(binding.family.name, key, w.windowStart, binding.fromRow(w.row), w.version, counted, w.idHashes, {
+            versions: w.versions,
+            retired: w.retired,
+          });
           this.o.log.debug(
             {
               family: binding.family.name,
@@ -402,6 +625,12 @@ export class Aggregator {
       this.bytesSinceCheckpoint.clear();
       this.mostBytesSinceCheckpoint = 0;
     }
+    // Version histories first: a stored window refers only to versions the store knows (in
+    // the order it knows them), and a committed correction is never forgotten. They may be
+    // ahead of the windows (those still open): a redelivered message then completes them.
+    const histories = this.ledger.pendingRows();
+    if (histories.length > 0) await this.write('event_versions', histories);
+    this.ledger.written();
     const due = this.engine.due(wallNow, checkpoint);
     if (due.length > 0) {
       const versions = due.map(() => this.engine.nextVersion(wallNow));
@@ -413,6 +642,9 @@ export class Aggregator {
         rows.push({
           ...binding.toRow(entry.state, entry.windowStart, this.rowMeta(entry, versions[i] ?? 0), { maintenance: this.registry }),
           event_ids: [...entry.ids],
+          corrected_ids: [...entry.versions.keys()],
+          corrected_fingerprints: [...entry.versions.values()],
+          retired_versions: [...entry.retired],
         });
         byTable.set(binding.table, rows);
       });
@@ -575,4 +807,19 @@ export class Aggregator {
     }
     this.o.log.info({}, 'aggregator stopped');
   }
+}
+
+/** Version k of an event as a record (its stored content, with the receivedAt of the message at hand). */
+function parseVersion(history: EventHistory, k: number, incoming: WindowedRecord): WindowedRecord {
+  return { ...(JSON.parse(history.payloads[k] ?? '{}') as WindowedRecord), receivedAt: incoming.receivedAt };
+}
+
+/** The last version with content (a retraction has none). */
+function currentContent(history: EventHistory, incoming: WindowedRecord): WindowedRecord {
+  const current = currentIndex(history);
+  if (history.payloads[current] !== '') return parseVersion(history, current, incoming);
+  for (let k = history.payloads.length - 1; k >= 0; k -= 1) {
+    if (history.payloads[k] !== '') return parseVersion(history, k, incoming);
+  }
+  return incoming;
 }

@@ -34,6 +34,12 @@ import { IdSet } from './id-set.ts';
  *    describe exactly what the state includes. Redelivered messages at or below that
  *    offset are `already_counted` and skipped; later ones update the row unless their
  *    eventId is among the row's (a re-sent event: `duplicate`).
+ * 7. Corrections (an eventId seen before with other content, or a retraction) are
+ *    `remove`d from the windows of the version they replace and `add`ed as the new
+ *    version. Each window knows which version of each event it counts (`versions`, for
+ *    every event whose counted version is not its first) and which versions it counted
+ *    and gave back (`retired`), in the same row as its state: so a removal or an
+ *    addition replayed after a crash finds it already done, window by window.
  */
 
 export interface Family<E, S> {
@@ -41,12 +47,30 @@ export interface Family<E, S> {
   readonly name: string;
   create(key: string, windowStart: number): S;
   add(state: S, event: E): void;
+  /** Takes back exactly what `add` of the same event added (a correction or retraction). */
+  remove(state: S, event: E): void;
+}
+
+/**
+ * Which version of an event an add or remove is about: `fingerprint` hashes its content,
+ * `first` is the fingerprint of the event's first version (what a window counts when it
+ * keeps no other in `versions`). `ignoreLateness`: a correction within its horizon
+ * reopens a window even past the allowed lateness.
+ */
+export interface EventVersion {
+  fingerprint: number;
+  first: number;
+  ignoreLateness?: boolean;
 }
 
 export interface WindowEntry<S = unknown> {
   family: string;
   /** Hashes of the eventIds counted in this window: the dedupe set (see eventIdHash), compacted once written. */
   ids: IdSet;
+  /** eventIdHash → fingerprint of the counted version, for events whose counted version is not their first (sparse). */
+  versions: Map<number, number>;
+  /** versionHash of every version this window counted and gave back (sparse). */
+  retired: Set<number>;
   /** Raw events added since the last write, written to raw_events after the window row. */
   pendingRaw: object[];
   key: string;
@@ -69,6 +93,9 @@ export interface WindowEntry<S = unknown> {
 }
 
 export type AddOutcome = 'counted' | 'late_update' | 'too_late' | 'already_counted' | 'duplicate';
+
+/** `removed`: taken out of the window; `not_counted`: the window does not count that version (never did, or a replay found it done). */
+export type RemoveOutcome = 'removed' | 'not_counted' | 'already_counted';
 
 export interface EngineOptions {
   windowSizeMs: number;
@@ -111,6 +138,9 @@ export function eventIdHash(id: string): number {
   }
   return a * 0x200000 + (b & 0x1fffff);
 }
+
+/** The hash of one version of one event: an eventId with the fingerprint of its content. */
+export const versionHash = (idHash: number, fingerprint: number): number => eventIdHash(`${idHash}\u0000${fingerprint}`);
 
 export class WindowEngine {
   private readonly families = new Map<string, Family<unknown, unknown>>();
@@ -181,6 +211,7 @@ export class WindowEngine {
     wallNow: number,
     eventId?: string,
     raw?: object,
+    version?: EventVersion,
   ): AddOutcome {
     const family = this.families.get(familyName);
     if (!family) throw new Error(`No window family named ${familyName}`);
@@ -196,47 +227,104 @@ export class WindowEngine {
     }
     // A replay partition is judged by its own events only (see `replayPartition`).
     const lateBound = clock.replay ? clock.maxEventTime - clock.outOfOrdernessMs : watermark;
-    if (windowEnd + this.options.allowedLatenessMs <= lateBound) {
+    if (!version?.ignoreLateness && windowEnd + this.options.allowedLatenessMs <= lateBound) {
       this.lastTooLateWatermark = lateBound;
       this.touch(clock, eventTime, offset, wallNow);
       return 'too_late';
     }
     const idHash = eventId === undefined ? undefined : eventIdHash(eventId);
+    // A window counts one version of an event: another one is added only after `remove`.
     if (entry && idHash !== undefined && entry.ids.has(idHash)) {
       this.touch(clock, eventTime, offset, wallNow);
       return 'duplicate';
     }
+    if (entry && idHash !== undefined && version && entry.retired.has(versionHash(idHash, version.fingerprint))) {
+      this.touch(clock, eventTime, offset, wallNow);
+      return 'already_counted';
+    }
     if (!entry) {
-      entry = {
-        family: familyName,
-        ids: new IdSet(),
-        pendingRaw: [],
-        key,
-        windowStart,
-        windowEnd,
-        state: family.create(key, windowStart),
-        partitions: new Set(),
-        lastOffset: new Map(),
-        firstUnwrittenOffset: new Map(),
-        countedUpTo: new Map(),
-        dirty: false,
-        written: false,
-        emitted: false,
-        version: 0,
-      };
+      entry = this.newEntry(familyName, key, windowStart, family.create(key, windowStart));
       this.windows.set(id, entry);
     }
     family.add(entry.state, event);
-    if (idHash !== undefined) entry.ids.add(idHash);
+    if (idHash !== undefined) {
+      entry.ids.add(idHash);
+      if (version && version.fingerprint !== version.first) entry.versions.set(idHash, version.fingerprint);
+    }
     if (raw !== undefined) entry.pendingRaw.push(raw);
-    entry.partitions.add(partition);
-    entry.lastOffset.set(partition, Math.max(entry.lastOffset.get(partition) ?? -1, offset));
-    if (!entry.firstUnwrittenOffset.has(partition)) entry.firstUnwrittenOffset.set(partition, offset);
-    entry.dirty = true;
+    this.changed(entry, partition, offset);
     this.touch(clock, eventTime, offset, wallNow);
     // A window written by a checkpoint while still open is not late: only one written
     // once closed (or already closed for this partition) is.
     return entry.emitted || windowEnd <= watermark ? 'late_update' : 'counted';
+  }
+
+  /**
+   * Takes one version of an event out of its window (it was corrected or retracted), when
+   * the window counts exactly that version; the aggregator seeds stored windows first.
+   * Never judged late: the aggregator applies the correction horizon before.
+   */
+  remove<E>(
+    familyName: string,
+    key: string,
+    eventTime: number,
+    partition: string,
+    offset: number,
+    event: E,
+    wallNow: number,
+    eventId: string,
+    version: EventVersion,
+  ): RemoveOutcome {
+    const family = this.families.get(familyName);
+    if (!family) throw new Error(`No window family named ${familyName}`);
+    const clock = this.clock(partition, wallNow);
+    const entry = this.windows.get(WindowEngine.id(familyName, key, windowStartOf(eventTime, this.options.windowSizeMs)));
+    this.touchOffset(clock, offset, wallNow);
+    if (!entry) return 'not_counted';
+    if (entry.countedUpTo.has(partition) && offset <= (entry.countedUpTo.get(partition) ?? -1)) return 'already_counted';
+    const idHash = eventIdHash(eventId);
+    if (!entry.ids.has(idHash) || (entry.versions.get(idHash) ?? version.first) !== version.fingerprint) return 'not_counted';
+    family.remove(entry.state, event);
+    entry.ids.delete(idHash);
+    entry.versions.delete(idHash);
+    entry.retired.add(versionHash(idHash, version.fingerprint));
+    this.changed(entry, partition, offset);
+    return 'removed';
+  }
+
+  private newEntry(family: string, key: string, windowStart: number, state: unknown): WindowEntry {
+    return {
+      family,
+      ids: new IdSet(),
+      versions: new Map(),
+      retired: new Set(),
+      pendingRaw: [],
+      key,
+      windowStart,
+      windowEnd: windowStart + this.options.windowSizeMs,
+      state,
+      partitions: new Set(),
+      lastOffset: new Map(),
+      firstUnwrittenOffset: new Map(),
+      countedUpTo: new Map(),
+      dirty: false,
+      written: false,
+      emitted: false,
+      version: 0,
+    };
+  }
+
+  private changed(entry: WindowEntry, partition: string, offset: number): void {
+    entry.partitions.add(partition);
+    entry.lastOffset.set(partition, Math.max(entry.lastOffset.get(partition) ?? -1, offset));
+    if (!entry.firstUnwrittenOffset.has(partition)) entry.firstUnwrittenOffset.set(partition, offset);
+    entry.dirty = true;
+  }
+
+  /** A message that moved no event time (a retraction, a removal): its offset is consumed, the clock keeps its time. */
+  private touchOffset(clock: PartitionClock, offset: number, wallNow: number): void {
+    clock.lastConsumedOffset = Math.max(clock.lastConsumedOffset, offset);
+    clock.lastActivityWall = wallNow;
   }
 
   private touch(clock: PartitionClock, eventTime: number, offset: number, wallNow: number): void {
@@ -252,8 +340,9 @@ export class WindowEngine {
 
   /**
    * Installs a window already stored (after a restart or a rebalance): its state as
-   * read back, its version, per partition the last offset the row counts, and the
-   * hashes (eventIdHash) of the eventIds it counts.
+   * read back, its version, per partition the last offset the row counts, the
+   * hashes (eventIdHash) of the eventIds it counts, and the versions it keeps (see
+   * WindowEntry `versions` and `retired`).
    */
   seed<S>(
     familyName: string,
@@ -263,26 +352,20 @@ export class WindowEngine {
     version: number,
     countedUpTo: Map<string, number>,
     idHashes: Iterable<number> = [],
+    kept: { versions?: Map<number, number>; retired?: Iterable<number> } = {},
   ): void {
     const id = WindowEngine.id(familyName, key, windowStart);
     if (this.windows.has(id)) return;
-    this.windows.set(id, {
-      family: familyName,
-      ids: new IdSet(idHashes),
-      pendingRaw: [],
-      key,
-      windowStart,
-      windowEnd: windowStart + this.options.windowSizeMs,
-      state,
-      partitions: new Set(countedUpTo.keys()),
-      lastOffset: new Map(countedUpTo),
-      firstUnwrittenOffset: new Map(),
-      countedUpTo,
-      dirty: false,
-      written: true,
-      emitted: false,
-      version,
-    });
+    const entry = this.newEntry(familyName, key, windowStart, state);
+    entry.ids = new IdSet(idHashes);
+    entry.versions = new Map(kept.versions ?? []);
+    entry.retired = new Set(kept.retired ?? []);
+    entry.partitions = new Set(countedUpTo.keys());
+    entry.lastOffset = new Map(countedUpTo);
+    entry.countedUpTo = countedUpTo;
+    entry.written = true;
+    entry.version = version;
+    this.windows.set(id, entry);
     this.lastVersion = Math.max(this.lastVersion, version);
   }
 

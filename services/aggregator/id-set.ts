@@ -43,6 +43,28 @@ export class IdSet {
     this.recent.add(id);
   }
 
+  /** Removes an id (a corrected or retracted event leaving its window). Rare: the sorted array is spliced. */
+  delete(id: number): boolean {
+    if (this.recent?.delete(id)) {
+      if (this.recent.size === 0) this.recent = undefined;
+      return true;
+    }
+    const sorted = this.sorted;
+    let lo = 0;
+    let hi = sorted.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = sorted[mid] as number;
+      if (v === id) {
+        sorted.splice(mid, 1);
+        return true;
+      }
+      if (v < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
   /**
    * Moves the recent ids into the sorted array: the recent ones sorted, then merged, so a
    * window written often (checkpoints) costs its new ids, not all of them, in sorting.

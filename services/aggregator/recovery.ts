@@ -7,7 +7,8 @@ import { eventIdHash } from './engine.ts';
  * file reaches windows written long ago. A stored window comes back with its state,
  * version, the partition and last offset it counts, and the eventIds it counts (the
  * row's `event_ids`, sql/0005), so neither a redelivered message nor a re-sent or
- * replayed event counts twice. All of it comes from the one row, written in one insert.
+ * replayed event counts twice, and the versions of corrected events it counts and gave
+ * back (sql/0010). All of it comes from the one row, written in one insert.
  * Rows written before sql/0005 have no ids: theirs are read from raw_events.
  */
 
@@ -20,7 +21,13 @@ export interface StoredWindow {
   row: Record<string, unknown>;
   /** eventIdHash of every eventId the row counts. */
   idHashes: number[];
+  /** eventIdHash → fingerprint of the version counted, where it is not the event's first (sql/0010). */
+  versions: Map<number, number>;
+  /** versionHash of the versions the row counted and gave back (sql/0010). */
+  retired: number[];
 }
+
+const numbers = (value: unknown): number[] => (Array.isArray(value) ? value.map(Number) : []);
 
 /** Per window key, the start of the newest stored window. */
 export async function loadStoredWindowEnds(store: Store, binding: AnyBinding): Promise<Map<string, number>> {
@@ -58,7 +65,14 @@ export async function loadStoredWindows(
   );
   if (rows.length === 0) return [];
   const windows: StoredWindow[] = rows.map((row) => {
-    const { event_ids: ids, ...rest } = row;
+    const {
+      event_ids: ids,
+      corrected_ids: correctedIds,
+      corrected_fingerprints: fingerprints,
+      retired_versions: retired,
+      ...rest
+    } = row;
+    const fingerprintList = numbers(fingerprints);
     return {
       windowStart: Number(row.ws),
       version: Number(row.version),
@@ -66,7 +80,9 @@ export async function loadStoredWindows(
       partition: String(row.source_partition ?? ''),
       lastOffset: Number(row.last_offset ?? -1),
       row: rest,
-      idHashes: Array.isArray(ids) ? ids.map(Number) : [],
+      idHashes: numbers(ids),
+      versions: new Map(numbers(correctedIds).map((id, i) => [id, fingerprintList[i] ?? 0])),
+      retired: numbers(retired),
     };
   });
   const older = windows.filter((w) => w.idHashes.length === 0);

@@ -8,6 +8,15 @@ import type { Metrics } from '../shared/metrics.ts';
  * `balanced` checks `received = accepted + rejected` at the edge; `deadLettered` is
  * what the aggregator sent to `cx.dlq.v1` after the edge (undecodable, unknown schema,
  * failed mapping) and is not part of that sum: those events were accepted here.
+ *
+ * `aggregated` is what the aggregator of this process then did with the accepted
+ * events (docs/corrections.md): `counted` (new events), `duplicate` (a version seen
+ * before), `corrected` (an eventId seen before with other content: it replaced the
+ * earlier version), `retracted`, and `late` (too late for its window, or a correction
+ * past the horizon: kept in late_events). Accepted events are each one of these once
+ * the aggregator has read them; a message the aggregator reads again after a restart
+ * may be counted again here (these are counters of work done, the stored windows count
+ * each event once).
  */
 
 const count = z.number().int().min(0);
@@ -21,6 +30,15 @@ export const sourceStatsBody = z.object({
   }),
   deadLettered: count,
   balanced: z.boolean().describe('received = accepted + rejected.total'),
+  aggregated: z
+    .object({
+      counted: count.describe('new events counted in their windows (late updates included)'),
+      duplicate: count.describe('a version of an event seen before: nothing changed'),
+      corrected: count.describe('an eventId seen before with other content: the earlier version taken out, this one counted'),
+      retracted: count.describe('retractions applied: the event taken out of every window it counted in'),
+      late: count.describe('too late for its window, or a correction past CXV_CORRECTION_HORIZON_MS: kept in late_events'),
+    })
+    .describe('what this process’s aggregator did with accepted events (corrected is part of accepted, not added to it)'),
 });
 
 export const ingestStatsBody = z.object({
@@ -72,6 +90,13 @@ export async function readIngestStats(
       accepted: sum(accepted, { source }),
       rejected: { total: rejectedTotal, byReason },
       deadLettered: sum(outcomes, { source, outcome: 'dead_lettered' }),
+      aggregated: {
+        counted: sum(outcomes, { source, outcome: 'counted' }) + sum(outcomes, { source, outcome: 'late_update' }),
+        duplicate: sum(outcomes, { source, outcome: 'duplicate' }) + sum(outcomes, { source, outcome: 'already_counted' }),
+        corrected: sum(outcomes, { source, outcome: 'corrected' }),
+        retracted: sum(outcomes, { source, outcome: 'retracted' }),
+        late: sum(outcomes, { source, outcome: 'too_late' }) + sum(outcomes, { source, outcome: 'correction_past_horizon' }),
+      },
     };
     bySource[source] = { ...s, balanced: s.received === s.accepted + rejectedTotal };
   }

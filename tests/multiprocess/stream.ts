@@ -1,3 +1,4 @@
+import { retractionMessage } from '../../services/aggregator/retraction.ts';
 import { topicForSource } from '../../services/shared/bus/bus.ts';
 import type { Bus } from '../../services/shared/bus/index.ts';
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../services/shared/sources/avro.ts';
@@ -11,6 +12,11 @@ import { seededRandom as prng } from '../support/random.ts';
  * (service, region) keys, in batches, with a share of earlier events re-sent (the bus
  * delivers at least once; duplicates must not count). `truth` is what the store must
  * hold afterwards, exactly.
+ *
+ * With `corrections`, later batches also correct earlier events (other counts, a time
+ * moved up to two minutes either way, sometimes another region) and retract some; the
+ * re-sent share then includes superseded versions, which must change nothing. `truth`
+ * counts the last version of every event that is not retracted.
  */
 
 export interface Totals {
@@ -20,11 +26,18 @@ export interface Totals {
   answered: number;
 }
 
+export type StreamEntry =
+  | { source: SourceName; event: Record<string, unknown>; retract?: undefined }
+  /** A retraction of `eventId` (as DELETE /api/v1/events/{source}/{eventId} sends it). */
+  | { source: SourceName; retract: string; event?: undefined };
+
 export interface KnownStream {
-  batches: Array<Array<{ source: SourceName; event: Record<string, unknown> }>>;
+  batches: StreamEntry[][];
   truth: Map<string, Totals>;
   /** Distinct events (without the re-sent duplicates). */
   distinctEvents: number;
+  /** eventIds of the events not retracted (all of them without `corrections`). */
+  liveEventIds: string[];
 }
 
 const empty = (): Totals => ({ attempts: 0, successes: 0, contacts: 0, answered: 0 });
@@ -36,39 +49,55 @@ export function knownStream(options: {
   startMs: number;
   services: string[];
   regions: string[];
+  /** Prepended to every eventId: streams sharing one store must not share eventIds (they are unique per source). */
+  idPrefix?: string;
+  /** Per batch after the first, the share of earlier events corrected (a third as many are retracted). */
+  corrections?: number;
 }): KnownStream {
   const random = prng(options.seed);
   const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)] as T;
-  const truth = new Map<string, Totals>();
-  const sent: Array<{ source: SourceName; event: Record<string, unknown> }> = [];
+  const prefix = options.idPrefix ?? '';
+  const sent: StreamEntry[] = [];
+  /** eventId → its current version, or null once retracted. */
+  const current = new Map<string, StreamEntry | null>();
   const batches: KnownStream['batches'] = [];
   let seq = 0;
   for (let b = 0; b < options.batches; b += 1) {
     const batch: KnownStream['batches'][number] = [];
+    if (options.corrections !== undefined && b > 0) {
+      for (const [eventId, entry] of [...current]) {
+        if (!entry?.event) continue;
+        const roll = random();
+        if (roll < options.corrections / 3) {
+          const retraction: StreamEntry = { source: entry.source, retract: eventId };
+          batch.push(retraction);
+          current.set(eventId, null);
+        } else if (roll < options.corrections) {
+          const corrected = { source: entry.source, event: correct(entry, random, options.regions) };
+          batch.push(corrected);
+          current.set(eventId, corrected);
+        }
+      }
+    }
     for (let i = 0; i < options.perBatch; i += 1) {
       seq += 1;
       const service = pick(options.services);
       const region = pick(options.regions);
       const ts = options.startMs + seq * 500 + Math.floor(random() * 800);
-      const t = truth.get(`${service}|${region}`) ?? empty();
-      truth.set(`${service}|${region}`, t);
+      let entry: StreamEntry;
       if (random() < 0.8) {
         const attempts = 1 + Math.floor(random() * 10);
         const successes = Math.floor(random() * (attempts + 1));
-        t.attempts += attempts;
-        t.successes += successes;
-        batch.push({
+        entry = {
           source: 'probe',
-          event: { eventId: `p-${seq}`, ts, service, region, probeId: 'x', probeType: 'agent', attempts, successes },
-        });
+          event: { eventId: `${prefix}p-${seq}`, ts, service, region, probeId: 'x', probeType: 'agent', attempts, successes },
+        };
       } else {
         const abandoned = random() < 0.2;
-        t.contacts += 1;
-        if (!abandoned) t.answered += 1;
-        batch.push({
+        entry = {
           source: 'contact',
           event: {
-            eventId: `c-${seq}`,
+            eventId: `${prefix}c-${seq}`,
             ts,
             service,
             region,
@@ -78,29 +107,69 @@ export function knownStream(options: {
             abandoned,
             ...(abandoned ? {} : { handleSec: 200 }),
           },
-        });
+        };
       }
+      batch.push(entry);
+      current.set(String(entry.event?.eventId), entry);
     }
     for (const d of sent.filter(() => random() < 0.1)) batch.push(d);
     batches.push(batch);
     sent.push(...batch.filter((e) => !sent.includes(e)));
   }
-  return { batches, truth, distinctEvents: seq };
+  const truth = new Map<string, Totals>();
+  for (const entry of current.values()) {
+    const e = entry?.event;
+    if (!e) continue;
+    const key = `${String(e.service)}|${String(e.region)}`;
+    const t = truth.get(key) ?? empty();
+    truth.set(key, t);
+    if (entry.source === 'probe') {
+      t.attempts += Number(e.attempts);
+      t.successes += Number(e.successes);
+    } else {
+      t.contacts += 1;
+      if (!e.abandoned) t.answered += 1;
+    }
+  }
+  // Every key an event was ever sent to is in the truth (a key whose events all moved away counts zeros).
+  for (const entry of sent) {
+    if (entry.event) {
+      const key = `${String(entry.event.service)}|${String(entry.event.region)}`;
+      if (!truth.has(key)) truth.set(key, empty());
+    }
+  }
+  const liveEventIds = [...current].flatMap(([eventId, entry]) => (entry ? [eventId] : []));
+  return { batches, truth, distinctEvents: seq, liveEventIds };
+}
+
+/** Another version of an event: other counts, its time moved by up to two minutes, sometimes another region. */
+function correct(entry: StreamEntry, random: () => number, regions: string[]): Record<string, unknown> {
+  const e = entry.event as Record<string, unknown>;
+  const ts = Number(e.ts) + Math.floor((random() - 0.5) * 4 * 60_000);
+  const region = random() < 0.25 ? (regions[Math.floor(random() * regions.length)] as string) : e.region;
+  if (entry.source === 'probe') {
+    const attempts = 1 + Math.floor(random() * 10);
+    return { ...e, ts, region, attempts, successes: Math.floor(random() * (attempts + 1)) };
+  }
+  const abandoned = !e.abandoned;
+  const { handleSec: _handleSec, ...rest } = e;
+  return { ...rest, ts, region, abandoned, ...(abandoned ? {} : { handleSec: 200 }) };
 }
 
 /** Produces a batch straight to the source topics, encoded as ingest encodes it. */
 export async function produceBatch(bus: Bus, batch: KnownStream['batches'][number]): Promise<void> {
   for (const source of ['probe', 'contact'] as const) {
-    const events = batch.filter((e) => e.source === source).map((e) => e.event);
-    if (events.length === 0) continue;
+    const events = batch.filter((e) => e.source === source && e.event).map((e) => e.event as Record<string, unknown>);
+    const retractions = batch.flatMap((e) => (e.source === source && e.retract !== undefined ? [e.retract] : []));
     const definition = SOURCES[source] as unknown as SourceDefinition<unknown, object>;
     const codec = codecFor(source);
     const headers = { [SCHEMA_HEADER]: codec.schemaName, [FINGERPRINT_HEADER]: codec.fingerprint };
     const records = events.map((e) => definition.toRecord(definition.input.parse(e), Date.now()));
-    await bus.produce(
-      topicForSource(source),
-      records.map((r) => ({ key: definition.partitionKey(r), value: codec.encode(r), headers })),
-    );
+    const messages = [
+      ...records.map((r) => ({ key: definition.partitionKey(r), value: codec.encode(r), headers })),
+      ...retractions.map((eventId) => retractionMessage(eventId, Date.now())),
+    ];
+    if (messages.length > 0) await bus.produce(topicForSource(source), messages);
   }
 }
 

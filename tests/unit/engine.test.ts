@@ -8,6 +8,9 @@ const sum: Family<number, { total: number }> = {
   add: (s, n) => {
     s.total += n;
   },
+  remove: (s, n) => {
+    s.total -= n;
+  },
 };
 
 const MIN = 60_000;

@@ -1,5 +1,6 @@
-import { joinKey, splitKey, type WindowBinding } from '../binding.ts';
 import { flatten, unflatten } from '../../shared/kpi/flatten.ts';
+import { subtractAccumulator } from '../../shared/kpi/subtract.ts';
+import { joinKey, splitKey, type WindowBinding } from '../binding.ts';
 
 /**
  * A KPI family stored in kpi_1m: an accumulator of additive numbers and sketches per
@@ -49,6 +50,12 @@ export function kpiBinding<R extends { eventId: string; ts: number; service: str
       name: spec.family,
       create: (key) => ({ dims: splitKey(key), acc: spec.empty() }),
       add: (state, record) => spec.add(state.acc, record),
+      // What the event added, taken back: its contribution to an empty accumulator.
+      remove: (state, record) => {
+        const part = spec.empty();
+        spec.add(part, record);
+        subtractAccumulator(state.acc, part);
+      },
     },
     toRow: (state, windowStart, meta) => {
       const [service = '', region = '', segment = '', channel = '', queue = ''] = state.dims;

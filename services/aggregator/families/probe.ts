@@ -16,6 +16,8 @@ export interface ProbeWindowState {
   region: string;
   base: AvailabilityCounts;
   baseSamples: number;
+  /** Results of `base` taken back (corrections): they sit in the arrays as negative counts, and are not samples. */
+  removedFromBase: number;
   times: number[];
   attempts: number[];
   successes: number[];
@@ -34,12 +36,37 @@ export const probeFamily: Family<ProbeRecord, ProbeWindowState> = {
   name: 'availability',
   create(key) {
     const { service, region } = splitProbeKey(key);
-    return { service, region, base: zeroAvailabilityCounts(), baseSamples: 0, times: [], attempts: [], successes: [] };
+    return {
+      service,
+      region,
+      base: zeroAvailabilityCounts(),
+      baseSamples: 0,
+      removedFromBase: 0,
+      times: [],
+      attempts: [],
+      successes: [],
+    };
   },
   add(state, event) {
     state.times.push(event.ts);
     state.attempts.push(event.attempts);
     state.successes.push(event.successes);
+  },
+  // A result still held is taken out; one already in `base` (read back from the store) is
+  // taken back as a negative result at its time, classified like the others when written.
+  remove(state, event) {
+    for (let i = state.times.length - 1; i >= 0; i -= 1) {
+      if (state.times[i] === event.ts && state.attempts[i] === event.attempts && state.successes[i] === event.successes) {
+        state.times.splice(i, 1);
+        state.attempts.splice(i, 1);
+        state.successes.splice(i, 1);
+        return;
+      }
+    }
+    state.times.push(event.ts);
+    state.attempts.push(-event.attempts);
+    state.successes.push(-event.successes);
+    state.removedFromBase += 1;
   },
 };
 
@@ -92,7 +119,7 @@ export function toProbeRow(
     service: state.service,
     region: state.region,
     window_start: windowStart,
-    samples: state.baseSamples + state.times.length,
+    samples: state.baseSamples + state.times.length - 2 * state.removedFromBase,
     attempts: c.attempts,
     successes: c.successes,
     planned_attempts: c.plannedAttempts,
@@ -120,6 +147,7 @@ export function probeStateFromRow(row: Record<string, unknown>): ProbeWindowStat
       retroSuccesses: Number(row.retro_successes),
     },
     baseSamples: Number(row.samples),
+    removedFromBase: 0,
     times: [],
     attempts: [],
     successes: [],

@@ -193,6 +193,11 @@ export const SETTINGS = {
     default: '300000',
     doc: 'Events this late behind the watermark still update their (already written) window; later ones go to late_events.',
   },
+  CXV_CORRECTION_HORIZON_MS: {
+    schema: intIn(0, 3_153_600_000_000),
+    default: String(7 * 86_400_000),
+    doc: 'How long after an event first arrived a correction (same eventId, other content) or a retraction of it is applied; later ones go to late_events with reason correction_past_horizon (docs/corrections.md).',
+  },
   CXV_AGGREGATOR_CHECKPOINT_BYTES: {
     schema: intIn(0, 2 ** 40),
     default: '1048576',
@@ -377,7 +382,7 @@ export interface Config {
     backfillOutOfOrdernessMs: number;
     maxFutureMs: number;
   };
-  aggregator: { checkpointBytes: number; checkpointMs: number };
+  aggregator: { checkpointBytes: number; checkpointMs: number; correctionHorizonMs: number };
   rawRetentionDays: number;
   excuseRetroactiveMaintenance: boolean;
   ingest: {
@@ -483,7 +488,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backfillOutOfOrdernessMs: v.CXV_BACKFILL_OUT_OF_ORDERNESS_MS,
       maxFutureMs: v.CXV_MAX_FUTURE_MS,
     },
-    aggregator: { checkpointBytes: v.CXV_AGGREGATOR_CHECKPOINT_BYTES, checkpointMs: v.CXV_AGGREGATOR_CHECKPOINT_MS },
+    aggregator: {
+      checkpointBytes: v.CXV_AGGREGATOR_CHECKPOINT_BYTES,
+      checkpointMs: v.CXV_AGGREGATOR_CHECKPOINT_MS,
+      correctionHorizonMs: v.CXV_CORRECTION_HORIZON_MS,
+    },
     rawRetentionDays: v.CXV_RAW_RETENTION_DAYS,
     excuseRetroactiveMaintenance: v.CXV_EXCUSE_RETROACTIVE_MAINTENANCE,
     ingest: {

@@ -33,6 +33,7 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   probe_kpi_1m: 'cityHash64(service, region)',
   maintenance_windows: 'cityHash64(maintenance_id)',
   late_events: 'cityHash64(source, event_id)',
+  event_versions: 'cityHash64(source, event_id)',
   raw_events: 'cityHash64(source, service, region)',
   kpi_1m: 'cityHash64(family, service, region)',
   csi_1m: 'cityHash64(service, region)',

@@ -1,0 +1,166 @@
+import type { Store } from '../shared/store/store.ts';
+import { eventIdHash } from './engine.ts';
+
+/**
+ * The versions of every event, per (source, eventId): what tells a correction from a
+ * re-send, and the content a correction takes back out of the windows it counted in
+ * (sql/0010 event_versions). Pure bookkeeping plus one read and one write; the
+ * aggregator applies what it says to the windows, where each window's own record of the
+ * versions it counts makes every step safe to replay (engine.ts, step 7).
+ *
+ * - A version is the record's content without `receivedAt` (a re-send of the same
+ *   content, or the same file replayed, is the same version), hashed: its fingerprint.
+ * - The first version counts like any new event. Of several, the current one is the one
+ *   ingest received last (`receivedAt`; on a tie, the one read last): not the one the
+ *   aggregator happens to read last, since a correction that moved the event to another
+ *   region (another partition), or a retraction, can be read before the original when
+ *   messages are read again after a restart.
+ * - A version not seen before and received after the current one is a correction (or a
+ *   retraction): every other version is taken out of its windows and it is counted. One
+ *   received before the current one is superseded on arrival: kept, never counted. A
+ *   version seen before is a re-send: it changes nothing (so a redelivered original never
+ *   undoes its correction, and a file replayed twice counts nothing twice).
+ * - Corrections are taken within `horizonMs` of the first version's arrival (receivedAt,
+ *   stamped by ingest, so the verdict is the same when a message is redelivered).
+ */
+
+/** The fingerprint of a retraction: no record content hashes to it (see fingerprintOf). */
+export const RETRACTION_FINGERPRINT = eventIdHash('\u0000cxvitals:retraction');
+
+export const DEFAULT_CORRECTION_HORIZON_MS = 7 * 86_400_000;
+
+/** The content of a record as a version: JSON without receivedAt (when ingest saw it is not what it says). */
+export function versionPayload(record: Record<string, unknown>): string {
+  const { receivedAt: _receivedAt, ...content } = record;
+  return JSON.stringify(content);
+}
+
+export const fingerprintOf = (payload: string): number => eventIdHash(payload);
+
+export interface EventHistory {
+  /** Fingerprints in the order seen; the last is current. */
+  fingerprints: number[];
+  /** JSON content per version ('' for a retraction). */
+  payloads: string[];
+  /** When ingest received each version. */
+  receivedAts: number[];
+}
+
+/** The index of the current version: received last, the later one on a tie. */
+export function currentIndex(history: EventHistory): number {
+  let best = 0;
+  history.receivedAts.forEach((t, k) => {
+    if (t >= (history.receivedAts[best] ?? Number.NEGATIVE_INFINITY)) best = k;
+  });
+  return best;
+}
+
+export const firstReceivedAt = (history: EventHistory): number => Math.min(...history.receivedAts);
+
+export type Verdict =
+  | { kind: 'new' }
+  | { kind: 'resend' }
+  | { kind: 'correction' }
+  | { kind: 'retraction' }
+  | { kind: 'past_horizon'; firstReceivedAt: number }
+  /** Received before the current version: kept, not counted. */
+  | { kind: 'superseded' }
+  /** A retraction of an event not seen (yet): kept, so the event, if it comes, is superseded by it. */
+  | { kind: 'not_found' };
+
+/** What one incoming version is, given what was seen before of its eventId. */
+export function verdictFor(
+  history: EventHistory | undefined,
+  fingerprint: number,
+  receivedAt: number,
+  horizonMs: number,
+): Verdict {
+  const retraction = fingerprint === RETRACTION_FINGERPRINT;
+  if (!history) return retraction ? { kind: 'not_found' } : { kind: 'new' };
+  if (history.fingerprints.includes(fingerprint)) return { kind: 'resend' };
+  const first = firstReceivedAt(history);
+  if (receivedAt - first > horizonMs) return { kind: 'past_horizon', firstReceivedAt: first };
+  if (receivedAt < (history.receivedAts[currentIndex(history)] ?? Number.NEGATIVE_INFINITY)) return { kind: 'superseded' };
+  return retraction ? { kind: 'retraction' } : { kind: 'correction' };
+}
+
+interface VersionRow {
+  event_id: string;
+  fingerprints: Array<string | number>;
+  payloads: string[];
+  received: Array<string | number>;
+}
+
+/**
+ * The histories of the events in flight: read for a batch's eventIds, changed as the batch
+ * is counted, written at every flush before the window rows (a stored window only ever
+ * refers to versions the store knows, in the order it knows them: `first` below), then
+ * forgotten (the next batch reads again: only the store holds all of them).
+ */
+export class EventLedger {
+  private readonly known = new Map<string, EventHistory>();
+  private readonly changed = new Set<string>();
+
+  private static id(source: string, eventId: string): string {
+    return `${source}\u0000${eventId}`;
+  }
+
+  get(source: string, eventId: string): EventHistory | undefined {
+    return this.known.get(EventLedger.id(source, eventId));
+  }
+
+  /** Reads the histories of these eventIds that are not in memory (one query per source). */
+  async load(store: Store, wanted: Map<string, Set<string>>): Promise<void> {
+    for (const [source, ids] of wanted) {
+      const missing = [...ids].filter((id) => !this.known.has(EventLedger.id(source, id)));
+      if (missing.length === 0) continue;
+      const rows = await store.query<VersionRow>(
+        `SELECT event_id, fingerprints, payloads, arrayMap(t -> toUnixTimestamp64Milli(t), received_ats) AS received
+         FROM ${store.table('event_versions')} FINAL
+         WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
+        { source, ids: missing },
+      );
+      for (const row of rows) {
+        this.known.set(EventLedger.id(source, row.event_id), {
+          fingerprints: row.fingerprints.map(Number),
+          payloads: row.payloads,
+          receivedAts: row.received.map(Number),
+        });
+      }
+    }
+  }
+
+  /** Appends a version (current or not: see currentIndex). */
+  append(source: string, eventId: string, fingerprint: number, payload: string, receivedAt: number): EventHistory {
+    const id = EventLedger.id(source, eventId);
+    const history = this.known.get(id) ?? { fingerprints: [], payloads: [], receivedAts: [] };
+    history.fingerprints.push(fingerprint);
+    history.payloads.push(payload);
+    history.receivedAts.push(receivedAt);
+    this.known.set(id, history);
+    this.changed.add(id);
+    return history;
+  }
+
+  /** Rows of the histories changed since the last `written()`. */
+  pendingRows(): Array<Record<string, unknown>> {
+    return [...this.changed].map((id) => {
+      const cut = id.indexOf('\u0000');
+      const history = this.known.get(id) as EventHistory;
+      return {
+        source: id.slice(0, cut),
+        event_id: id.slice(cut + 1),
+        fingerprints: history.fingerprints,
+        payloads: history.payloads,
+        received_ats: history.receivedAts,
+        version: history.fingerprints.length,
+      };
+    });
+  }
+
+  /** After the pending rows are stored: memory holds nothing until the next batch reads. */
+  written(): void {
+    this.changed.clear();
+    this.known.clear();
+  }
+}
