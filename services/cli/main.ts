@@ -10,6 +10,7 @@ import { YamlFileError } from '../shared/sources/yaml-file.ts';
 import { checkDeclarations, checkModel, formatProblem, registerCheckCommand } from './check.ts';
 import { registerProvisionCommand } from './provision.ts';
 import { registerRecomputeCommand } from './recompute.ts';
+import { registerTokensCommands } from './tokens.ts';
 
 /** `cxvitals <command>`: the same tasks a person does from a terminal. */
 
@@ -42,7 +43,9 @@ function banner(pipeline: Pipeline, config: Config, roles: readonly Role[]): str
   const lines = [
     '',
     `cxvitals is running (${roles.join(', ')})`,
-    ...(roles.includes('api') ? [`  dashboard     ${url}/`] : []),
+    ...(roles.includes('api')
+      ? [`  dashboard     ${url}/${pipeline.readDemoToken ? `?token=${pipeline.readDemoToken}  (opens signed in)` : ''}`]
+      : []),
     `  health        ${url}/healthz`,
     `  metrics       ${url}/metrics`,
     ...(roles.includes('api')
@@ -55,6 +58,11 @@ function banner(pipeline: Pipeline, config: Config, roles: readonly Role[]): str
     `  Kafka         ${config.kafka.mode === 'embedded' ? 'embedded mock cluster (in memory)' : 'external'} at ${pipeline.brokers}, client ${config.kafka.client}`,
     `  ClickHouse    ${config.clickhouse.mode === 'embedded' ? `embedded chDB, data in ${config.dataDir}` : `external at ${pipeline.store.location}`}`,
     ...(roles.includes('ingest') ? [`  simulator     ${config.simulate ? 'on (CXV_SIMULATE=0 turns it off)' : 'off'}`] : []),
+    ...(pipeline.readDemoToken
+      ? [
+          `  read token    ${pipeline.readDemoToken}  (DEMO token, every read scope: Authorization: Bearer …; set CXV_READ_TOKENS outside demos)`,
+        ]
+      : []),
     ...(pipeline.ingestDemoToken
       ? [`  ingest token  ${pipeline.ingestDemoToken}  (DEMO token for every source; set CXV_INGEST_TOKENS outside demos)`]
       : []),
@@ -65,7 +73,7 @@ function banner(pipeline: Pipeline, config: Config, roles: readonly Role[]): str
       : []),
     ...(config.kafka.mode === 'embedded' || config.clickhouse.mode === 'embedded'
       ? [
-          '  WARNING       embedded demo mode: ingest accepts a generated demo token, Kafka keeps data in memory only. Not for production.',
+          '  WARNING       embedded demo mode: reads and ingest accept generated demo tokens, Kafka keeps data in memory only. Not for production.',
         ]
       : []),
     'Press Ctrl-C to stop (open windows are flushed first).',
@@ -95,13 +103,16 @@ async function run(roles: readonly Role[]): Promise<void> {
     process.exit(1);
   });
   process.stdout.write(`${banner(pipeline, config, roles)}\n`);
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = async (signal: string) => {
-    if (stopping) {
+    // `npm start` under a process-group SIGTERM delivers the signal twice (npm forwards it):
+    // only a second signal a moment later (a second Ctrl-C) forces the exit.
+    if (stoppingSince !== undefined && Date.now() - stoppingSince < 2000) return;
+    if (stoppingSince !== undefined) {
       process.stderr.write('Stopping already; forcing exit.\n');
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info({ signal }, 'stopping: intake, then windows flush, commit, store');
     await pipeline.stop();
     log.info({}, 'stopped');
@@ -165,6 +176,7 @@ program
 
 registerCheckCommand(program);
 registerRecomputeCommand(program);
+registerTokensCommands(program, configOrExit);
 registerProvisionCommand(program);
 registerReplayCommands(program);
 registerGoalsCommands(program);
