@@ -52,8 +52,12 @@ function fromYamlError(err: YamlFileError): Problem[] {
 }
 
 /** Every declaration of `dir`, each checked on its own (one bad file does not hide the others). */
-export function checkDeclarations(dir = DECLARED_DIR, avroDir = AVRO_DIR): { problems: Problem[]; kpis: DeclaredKpi[] } {
+export function checkDeclarations(
+  dir = DECLARED_DIR,
+  avroDir = AVRO_DIR,
+): { problems: Problem[]; kpis: DeclaredKpi[]; invalidSources: Set<string> } {
   const problems: Problem[] = [];
+  const invalidSources = new Set<string>();
   const kpis: DeclaredKpi[] = [];
   const names = new Map<string, string>();
   for (const file of yamlIn(dir)) {
@@ -75,9 +79,10 @@ export function checkDeclarations(dir = DECLARED_DIR, avroDir = AVRO_DIR): { pro
     } catch (err) {
       if (!(err instanceof YamlFileError)) throw err;
       problems.push(...fromYamlError(err));
+      invalidSources.add(path.basename(file).replace(/\.ya?ml$/, ''));
     }
   }
-  return { problems, kpis };
+  return { problems, kpis, invalidSources };
 }
 
 /** The model, with the declared KPIs it may score. */
@@ -91,13 +96,18 @@ export async function checkModel(file: string, extraKpis: readonly DeclaredKpi[]
   }
 }
 
-/** Every mapping of `dir`: the file itself, then how it fits its source. */
-export function checkMappings(dir = MAPPINGS_DIR): Problem[] {
+/**
+ * Every mapping of `dir`: the file itself, then how it fits its source. A mapping to a
+ * source whose declaration is invalid (`invalidSources`) is checked as a file only: the
+ * declaration's own problems say what to fix.
+ */
+export function checkMappings(dir = MAPPINGS_DIR, invalidSources: ReadonlySet<string> = new Set()): Problem[] {
   const problems: Problem[] = [];
   for (const file of yamlIn(dir)) {
     try {
       const mapping = loadMapping(file);
       const source = getSource(mapping.source);
+      if (source === undefined && invalidSources.has(mapping.source)) continue;
       if (source === undefined) {
         problems.push({
           file,
@@ -198,7 +208,7 @@ export async function runCheck(file: string | undefined, opts: Options, io: Chec
   const sections: Array<[string, Problem[]]> = [
     [`declarations (${shown(opts.sources)})`, declarations.problems],
     [`model (${shown(opts.model)})`, await checkModel(opts.model, declarations.kpis)],
-    [`mappings (${shown(opts.mappings)})`, checkMappings(opts.mappings)],
+    [`mappings (${shown(opts.mappings)})`, checkMappings(opts.mappings, declarations.invalidSources)],
   ];
   let invalid = false;
   for (const [what, problems] of sections) {

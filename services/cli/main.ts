@@ -32,7 +32,8 @@ export function configOrExit(): Config {
 
 /** What a person reads when a command fails: the error's own message, a stack only when asked for. */
 export function cliErrorMessage(err: unknown): string {
-  if (err instanceof YamlFileError || err instanceof ConfigError || err instanceof ModelError) return err.message;
+  if (err instanceof YamlFileError) return err.problemLines().join('\n');
+  if (err instanceof ConfigError || err instanceof ModelError) return err.message;
   const e = err instanceof Error ? err : new Error(String(err));
   if (process.env.CXV_DEBUG === '1') return e.stack ?? e.message;
   return `cxvitals: ${e.message} (CXV_DEBUG=1 prints the stack trace)`;

@@ -133,7 +133,11 @@ async function runReplay(file: string, opts: Options, io: ReplayIo): Promise<num
       progressEveryMs: io.isTty ? 500 : 5000,
     });
   } catch (err) {
-    if (err instanceof YamlFileError || err instanceof ReplaySetupError || err instanceof MappingMismatchError) {
+    if (err instanceof YamlFileError) {
+      io.stderr(`${err.problemLines().join('\n')}\n`);
+      return 2;
+    }
+    if (err instanceof ReplaySetupError || err instanceof MappingMismatchError) {
       io.stderr(`${err.message}\n`);
       return 2;
     }

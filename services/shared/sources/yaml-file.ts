@@ -28,6 +28,13 @@ export class YamlFileError extends Error {
     super(`${displayPath(file)} is not a valid ${what}:\n${lines.join('\n')}\n${hint}`);
     this.name = 'YamlFileError';
   }
+
+  /** One line per problem, `file:path (line N): message`, as `cxvitals check` prints them. */
+  problemLines(): string[] {
+    return this.issues.map(
+      (i) => `${displayPath(this.file)}:${i.path}${i.line === undefined ? '' : ` (line ${i.line})`}: ${i.message}`,
+    );
+  }
 }
 
 const displayPath = (file: string): string => {
