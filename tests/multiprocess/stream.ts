@@ -26,10 +26,12 @@ export interface Totals {
   answered: number;
 }
 
-export type StreamEntry =
-  | { source: SourceName; event: Record<string, unknown>; retract?: undefined }
-  /** A retraction of `eventId` (as DELETE /api/v1/events/{source}/{eventId} sends it). */
-  | { source: SourceName; retract: string; event?: undefined };
+export interface StreamEntry {
+  source: SourceName;
+  event: Record<string, unknown>;
+  /** A retraction of `event.eventId` (as DELETE /api/v1/events/{source}/{eventId} sends it): `event` holds only the eventId. */
+  retract?: boolean;
+}
 
 export interface KnownStream {
   batches: StreamEntry[][];
@@ -66,10 +68,10 @@ export function knownStream(options: {
     const batch: KnownStream['batches'][number] = [];
     if (options.corrections !== undefined && b > 0) {
       for (const [eventId, entry] of [...current]) {
-        if (!entry?.event) continue;
+        if (!entry) continue;
         const roll = random();
         if (roll < options.corrections / 3) {
-          const retraction: StreamEntry = { source: entry.source, retract: eventId };
+          const retraction: StreamEntry = { source: entry.source, event: { eventId }, retract: true };
           batch.push(retraction);
           current.set(eventId, null);
         } else if (roll < options.corrections) {
@@ -110,7 +112,7 @@ export function knownStream(options: {
         };
       }
       batch.push(entry);
-      current.set(String(entry.event?.eventId), entry);
+      current.set(String(entry.event.eventId), entry);
     }
     for (const d of sent.filter(() => random() < 0.1)) batch.push(d);
     batches.push(batch);
@@ -118,8 +120,8 @@ export function knownStream(options: {
   }
   const truth = new Map<string, Totals>();
   for (const entry of current.values()) {
-    const e = entry?.event;
-    if (!e) continue;
+    if (!entry) continue;
+    const e = entry.event;
     const key = `${String(e.service)}|${String(e.region)}`;
     const t = truth.get(key) ?? empty();
     truth.set(key, t);
@@ -133,7 +135,7 @@ export function knownStream(options: {
   }
   // Every key an event was ever sent to is in the truth (a key whose events all moved away counts zeros).
   for (const entry of sent) {
-    if (entry.event) {
+    if (!entry.retract) {
       const key = `${String(entry.event.service)}|${String(entry.event.region)}`;
       if (!truth.has(key)) truth.set(key, empty());
     }
@@ -159,8 +161,8 @@ function correct(entry: StreamEntry, random: () => number, regions: string[]): R
 /** Produces a batch straight to the source topics, encoded as ingest encodes it. */
 export async function produceBatch(bus: Bus, batch: KnownStream['batches'][number]): Promise<void> {
   for (const source of ['probe', 'contact'] as const) {
-    const events = batch.filter((e) => e.source === source && e.event).map((e) => e.event as Record<string, unknown>);
-    const retractions = batch.flatMap((e) => (e.source === source && e.retract !== undefined ? [e.retract] : []));
+    const events = batch.filter((e) => e.source === source && !e.retract).map((e) => e.event);
+    const retractions = batch.filter((e) => e.source === source && e.retract).map((e) => String(e.event.eventId));
     const definition = SOURCES[source] as unknown as SourceDefinition<unknown, object>;
     const codec = codecFor(source);
     const headers = { [SCHEMA_HEADER]: codec.schemaName, [FINGERPRINT_HEADER]: codec.fingerprint };
