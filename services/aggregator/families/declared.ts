@@ -19,6 +19,7 @@ type DeclaredRecord = Record<string, unknown> & {
   service: string;
   region: string;
   segment?: string | null;
+  origin?: string | null;
 };
 
 export function declaredBindings(kpis: readonly DeclaredKpi[] = declaredKpis()): AnyBinding[] {
@@ -28,7 +29,7 @@ export function declaredBindings(kpis: readonly DeclaredKpi[] = declaredKpis()):
     kpiBinding<DeclaredRecord, DeclaredAccumulator>({
       source: source as SourceName,
       family: source,
-      dims: (r) => ({ service: r.service, region: r.region, segment: r.segment ?? null }),
+      dims: (r) => ({ service: r.service, region: r.region, segment: r.segment ?? null, origin: r.origin ?? null }),
       empty: () => Object.fromEntries(list.map((k) => [k.name, { numerator: 0, denominator: 0 }])),
       add: (acc, record) => {
         for (const k of list) {

@@ -4,13 +4,13 @@ import { joinKey, splitKey, type WindowBinding } from '../binding.ts';
 
 /**
  * A KPI family stored in kpi_1m: an accumulator of additive numbers and sketches per
- * (service, region, segment, channel, queue) window. A family declares its dimensions,
+ * (service, region, segment, channel, queue, origin) window. A family declares its dimensions,
  * its empty accumulator and how one record adds to it; storage, rollups and recovery
  * are shared.
  */
 
 export const KPI_TABLE = 'kpi_1m';
-export const KPI_KEY_COLUMNS = ['service', 'region', 'segment', 'channel', 'queue'] as const;
+export const KPI_KEY_COLUMNS = ['service', 'region', 'segment', 'channel', 'queue', 'origin'] as const;
 
 export interface KpiDims {
   service: string;
@@ -18,6 +18,8 @@ export interface KpiDims {
   segment?: string | null;
   channel?: string | null;
   queue?: string | null;
+  /** Who supplied the data (customer, network, partner, manager, employee). */
+  origin?: string | null;
 }
 
 export interface KpiFamilySpec<R, A extends object> {
@@ -44,7 +46,7 @@ export function kpiBinding<R extends { eventId: string; ts: number; service: str
     fixedColumns: { family: spec.family },
     keyOf: (r) => {
       const d = spec.dims(r);
-      return joinKey([d.service, d.region, d.segment ?? '', d.channel ?? '', d.queue ?? '']);
+      return joinKey([d.service, d.region, d.segment ?? '', d.channel ?? '', d.queue ?? '', d.origin ?? '']);
     },
     family: {
       name: spec.family,
@@ -58,7 +60,7 @@ export function kpiBinding<R extends { eventId: string; ts: number; service: str
       },
     },
     toRow: (state, windowStart, meta) => {
-      const [service = '', region = '', segment = '', channel = '', queue = ''] = state.dims;
+      const [service = '', region = '', segment = '', channel = '', queue = '', origin = ''] = state.dims;
       return {
         family: spec.family,
         service,
@@ -66,6 +68,7 @@ export function kpiBinding<R extends { eventId: string; ts: number; service: str
         segment,
         channel,
         queue,
+        origin,
         window_start: windowStart,
         sums: flatten(state.acc),
         version: meta.version,

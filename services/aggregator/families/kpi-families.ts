@@ -10,7 +10,7 @@ import { kpiBinding } from './generic.ts';
 
 /**
  * The KPI families of the design table, stored in kpi_1m. Keys: (service, region,
- * segment) for every family, plus channel and queue for the contact center.
+ * segment, origin) for every family, plus channel and queue for the contact center.
  *
  * `probe` here carries the quality KPIs (latency, jitter, loss, throughput, MOS); its
  * Availability/Serviceability split lives in probe_kpi_1m (families/probe.ts), which
@@ -21,7 +21,7 @@ import { kpiBinding } from './generic.ts';
 export const probeQualityBinding = kpiBinding<ProbeRecord, ReturnType<typeof emptyProbe>>({
   source: 'probe',
   family: 'probe',
-  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment }),
+  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
   empty: emptyProbe,
   add: (acc, r) => {
     addProbe(acc, r);
@@ -32,7 +32,14 @@ export function contactBinding(thresholds: ContactThresholds = DEFAULT_CONTACT_T
   return kpiBinding<ContactRecord, ReturnType<typeof emptyContact>>({
     source: 'contact',
     family: 'contact',
-    dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, channel: r.channel, queue: r.queue }),
+    dims: (r) => ({
+      service: r.service,
+      region: r.region,
+      segment: r.segment,
+      channel: r.channel,
+      queue: r.queue,
+      origin: r.origin,
+    }),
     empty: emptyContact,
     add: (acc, r) => {
       addContact(acc, r, thresholds);
@@ -43,7 +50,7 @@ export function contactBinding(thresholds: ContactThresholds = DEFAULT_CONTACT_T
 export const surveyBinding = kpiBinding<SurveyRecord, ReturnType<typeof emptySurvey>>({
   source: 'survey',
   family: 'survey',
-  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment }),
+  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
   empty: emptySurvey,
   add: (acc, r) => {
     addSurvey(acc, r);
@@ -53,7 +60,7 @@ export const surveyBinding = kpiBinding<SurveyRecord, ReturnType<typeof emptySur
 export const socialBinding = kpiBinding<SocialRecord, ReturnType<typeof emptySocial>>({
   source: 'social',
   family: 'social',
-  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment }),
+  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
   empty: emptySocial,
   add: (acc, r) => {
     addSocial(acc, r);

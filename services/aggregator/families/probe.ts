@@ -14,6 +14,8 @@ import type { MaintenanceRegistry } from '../maintenance-registry.ts';
 export interface ProbeWindowState {
   service: string;
   region: string;
+  /** Who supplied the results (a window per origin). */
+  origin: string;
   base: AvailabilityCounts;
   baseSamples: number;
   /** Results of `base` taken back (corrections): they sit in the arrays as negative counts, and are not samples. */
@@ -25,20 +27,21 @@ export interface ProbeWindowState {
 
 export const PROBE_TABLE = 'probe_kpi_1m';
 
-export const probeKey = (service: string, region: string): string => joinKey([service, region]);
+export const probeKey = (service: string, region: string, origin = ''): string => joinKey([service, region, origin]);
 
-export function splitProbeKey(key: string): { service: string; region: string } {
-  const [service = '', region = ''] = splitKey(key);
-  return { service, region };
+export function splitProbeKey(key: string): { service: string; region: string; origin: string } {
+  const [service = '', region = '', origin = ''] = splitKey(key);
+  return { service, region, origin };
 }
 
 export const probeFamily: Family<ProbeRecord, ProbeWindowState> = {
   name: 'availability',
   create(key) {
-    const { service, region } = splitProbeKey(key);
+    const { service, region, origin } = splitProbeKey(key);
     return {
       service,
       region,
+      origin,
       base: zeroAvailabilityCounts(),
       baseSamples: 0,
       removedFromBase: 0,
@@ -94,6 +97,7 @@ export function classify(state: ProbeWindowState, registry: MaintenanceRegistry)
 export interface ProbeRow {
   service: string;
   region: string;
+  origin: string;
   window_start: number;
   samples: number;
   attempts: number;
@@ -118,6 +122,7 @@ export function toProbeRow(
   return {
     service: state.service,
     region: state.region,
+    origin: state.origin,
     window_start: windowStart,
     samples: state.baseSamples + state.times.length - 2 * state.removedFromBase,
     attempts: c.attempts,
@@ -138,6 +143,7 @@ export function probeStateFromRow(row: Record<string, unknown>): ProbeWindowStat
   return {
     service: String(row.service),
     region: String(row.region),
+    origin: String(row.origin ?? ''),
     base: {
       attempts: Number(row.attempts),
       successes: Number(row.successes),
@@ -158,8 +164,8 @@ export const probeBinding: WindowBinding<ProbeRecord, ProbeWindowState> = {
   source: 'probe',
   family: probeFamily,
   table: PROBE_TABLE,
-  keyOf: (r) => probeKey(r.service, r.region),
-  keyColumns: ['service', 'region'],
+  keyOf: (r) => probeKey(r.service, r.region, r.origin),
+  keyColumns: ['service', 'region', 'origin'],
   toRow: (state, windowStart, meta, context) =>
     toProbeRow(state, windowStart, context.maintenance, {
       version: meta.version,
