@@ -169,12 +169,16 @@ export async function measureFreshness(o: {
     const pollPipeline = async (w: WindowState) => {
       const range = `service=${w.service}&region=${w.region}&from=${w.start}&to=${w.start + MINUTE}&step=1m`;
       const askedAt = performance.now();
-      const csi = (await (await fetch(`${info.url}/api/v1/csi?${range}`)).json()) as { buckets?: Array<{ csi: number | null }> };
+      const csi = (await (
+        await fetch(`${info.url}/api/v1/csi?${range}`, { headers: { authorization: `Bearer ${info.readToken}` } })
+      ).json()) as { buckets?: Array<{ csi: number | null }> };
       const at = performance.now();
       csiAnswerMs.push(at - askedAt);
       const bucket = csi.buckets?.[0];
       if (!bucket || bucket.csi === null) return;
-      const availability = (await (await fetch(`${info.url}/api/v1/availability?${range}`)).json()) as {
+      const availability = (await (
+        await fetch(`${info.url}/api/v1/availability?${range}`, { headers: { authorization: `Bearer ${info.readToken}` } })
+      ).json()) as {
         buckets?: Array<{ samples: number }>;
       };
       if (availability.buckets?.[0]?.samples !== w.probes) return;

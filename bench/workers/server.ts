@@ -15,6 +15,8 @@ import { benchConfig, benchLog, freshDataDir } from '../lib/setup.ts';
 export interface ServerInfo {
   url: string;
   token: string;
+  /** The process's demo read token: reads need one (docs/security.md). */
+  readToken: string;
   pid: number;
 }
 
@@ -83,6 +85,7 @@ export async function run(
   channel.ready({
     url: pipeline.url.replace('localhost', '127.0.0.1'),
     token: pipeline.ingestDemoToken ?? '',
+    readToken: pipeline.readDemoToken ?? '',
     pid: process.pid,
   } satisfies ServerInfo);
   await channel.stopped;
