@@ -499,6 +499,7 @@ export class Aggregator {
       startMs: m.start,
       endMs: m.end,
       declaredAtMs: m.declaredAt,
+      receivedAtMs: m.receivedAt,
       description: m.description,
     };
     const { changed, replaced } = this.registry.upsert(window);
@@ -511,6 +512,7 @@ export class Aggregator {
       start_at: m.start,
       end_at: m.end,
       declared_at: m.declaredAt,
+      received_at: m.receivedAt,
       retroactive: m.declaredAt > m.start ? 1 : 0,
       description: m.description ?? '',
       version: m.declaredAt * 1000 + (offset % 1000),

@@ -10,12 +10,26 @@ import { readFile } from 'node:fs/promises';
  * `timingSafeEqual`, against every entry, so the time taken says nothing about which
  * entry came close.
  *
+ * A `maintenance-history:sha256hex` entry is a maintenance token that may also post a
+ * `declaredAt` earlier than receipt (MAINTENANCE_HISTORY).
+ *
  * With no entry configured, the process makes one random demo token valid for every
  * source (`demoIngestCredentials`), which the start-up banner prints with a warning:
  * ingest is never open, not even in the embedded demo.
  */
 
 export const ANY_SOURCE = '*';
+
+/**
+ * The entry "source" of a token that may post maintenance with a `declaredAt` earlier
+ * than its receipt (importing a change-management system's history). No other token
+ * may, `*` included: whether maintenance was planned is decided by when cxvitals
+ * received the declaration (design doc, "Maintenance honesty"; issue 15, finding 4).
+ */
+export const MAINTENANCE_HISTORY = 'maintenance-history';
+
+/** Whether the request's token may back-date maintenance. The one check; shared/sources/maintenance.ts applies it. */
+export const mayBackdate = (decision: AuthDecision): boolean => decision.ok && decision.mayBackdate;
 
 export interface IngestTokenEntry {
   /** A source name, or `*` for every source. */
@@ -25,7 +39,7 @@ export interface IngestTokenEntry {
 }
 
 export type AuthDecision =
-  | { ok: true }
+  | { ok: true /** The token may post maintenance declared before cxvitals received it. */; mayBackdate: boolean }
   | { ok: false; status: 401 | 403; code: AuthErrorCode; message: string; headers: Record<string, string> };
 
 export type AuthErrorCode = 'AUTH_REQUIRED' | 'AUTH_MALFORMED' | 'AUTH_INVALID_TOKEN' | 'AUTH_FORBIDDEN_SOURCE';
@@ -131,13 +145,16 @@ export class IngestAuth {
       .digest();
     let known = false;
     let allowed = false;
+    let history = false;
     for (const entry of this.entries) {
       // Every entry is compared, match or not.
       const same = timingSafeEqual(entry.hash, presented);
+      const isHistory = entry.source === MAINTENANCE_HISTORY && source === 'maintenance';
       known ||= same;
-      allowed ||= same && (entry.source === ANY_SOURCE || entry.source === source);
+      allowed ||= same && (entry.source === ANY_SOURCE || entry.source === source || isHistory);
+      history ||= same && isHistory;
     }
-    if (allowed) return { ok: true };
+    if (allowed) return { ok: true, mayBackdate: history };
     if (known) {
       return refuse(
         403,

@@ -3,7 +3,7 @@ import type { Metrics } from '../shared/metrics.ts';
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../shared/sources/avro.ts';
 import { type FieldError, fieldErrors, requiredMessage } from '../shared/sources/common.ts';
 import { SOURCES, type SourceName, sourceNames } from '../shared/sources/registry.ts';
-import type { SourceDefinition } from '../shared/sources/source.ts';
+import type { RecordContext, SourceDefinition } from '../shared/sources/source.ts';
 import type { BusBacklogGuard } from './backlog.ts';
 import type { ParsedBody } from './body.ts';
 import { InFlightEvents } from './capacity.ts';
@@ -53,6 +53,8 @@ export interface IngestCall {
   /** History replay: produce to `cx.<source>.backfill.v1`, whose event-time clock follows the data. */
   backfill?: boolean;
 }
+  /** The sender's token may back-date maintenance (ingest/auth.ts `mayBackdate`). Default: no. */
+  mayBackdate?: boolean;
 
 export class IngestService {
   private readonly now: () => number;
@@ -78,7 +80,7 @@ export class IngestService {
     const topic = call.backfill ? backfillTopicForSource(source) : topicForSource(source);
     this.capacity.check(body.count);
     this.options.backlog?.check(topic);
-    const { messages, errors } = this.validate(source, body);
+    const { messages, errors } = this.validate(source, body, { mayBackdate: call.mayBackdate ?? false });
     const invalid = body.count - messages.length;
     this.metrics.ingestReceived.inc({ source }, body.count);
     if (invalid > 0) this.reject(source, 'invalid', invalid);
@@ -116,7 +118,11 @@ export class IngestService {
   }
 
   /** Synchronous on purpose: nothing else can take capacity between `check` and `acquire`. */
-  private validate(source: SourceName, body: ParsedBody): { messages: OutgoingMessage[]; errors: FieldError[] } {
+  private validate(
+    source: SourceName,
+    body: ParsedBody,
+    context: RecordContext,
+  ): { messages: OutgoingMessage[]; errors: FieldError[] } {
     const definition = SOURCES[source] as unknown as SourceDefinition<unknown, object>;
     const codec = codecFor(source);
     const headers = { [SCHEMA_HEADER]: codec.schemaName, [FINGERPRINT_HEADER]: codec.fingerprint };
@@ -129,7 +135,7 @@ export class IngestService {
         errors.push(...fieldErrors(index, parsed.error));
         continue;
       }
-      const record = definition.toRecord(parsed.data, receivedAt);
+      const record = definition.toRecord(parsed.data, receivedAt, context);
       const eventTime = definition.eventTime(record);
       if (eventTime > receivedAt + this.options.maxFutureMs) {
         errors.push({

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { errorBody, HttpError } from '../api/errors.ts';
 import { BusError } from '../shared/bus/bus.ts';
 import { isSourceName, sourceNames } from '../shared/sources/registry.ts';
-import { IngestAuth } from './auth.ts';
+import { IngestAuth, mayBackdate } from './auth.ts';
 import { countEventsUpTo, parseEventsBody } from './body.ts';
 import { IngestCapacityError } from './capacity.ts';
 import type { IngestService } from './ingest.ts';
@@ -51,6 +51,8 @@ export interface IngestEdgeOptions {
 
 export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService, edge: IngestEdgeOptions = {}): void {
   const auth = edge.auth ?? IngestAuth.demo();
+  /** Per request, from its token: whether maintenance it posts may be declared before receipt. */
+  const backdating = new WeakMap<object, boolean>();
 
   // Scoped: in this plugin the body arrives as text, so a body that is not JSON is
   // counted and answered like any other bad event instead of failing before the route.
@@ -70,6 +72,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
       const source = (request.params as { source?: string }).source ?? '';
       const decision = auth.authorize(request.headers.authorization, source);
       if (!decision.ok) throw new HttpError(decision.status, decision.code, decision.message, undefined, decision.headers);
+      backdating.set(request, mayBackdate(decision));
       if (!isSourceName(source)) throw unknownSource(source);
     });
     scope.withTypeProvider<ZodTypeProvider>().post(
@@ -111,7 +114,10 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
         refuseOversizedBatch(raw.text, raw.format, ingest.capacity.max);
         const body = parseEventsBody(raw.text, raw.format);
         try {
-          const result = await ingest.ingest(source, body, { backfill: request.query.backfill ?? false });
+          const result = await ingest.ingest(source, body, {
+            backfill: request.query.backfill ?? false,
+            mayBackdate: backdating.get(request) ?? false,
+          });
           const ok = result.rejected === 0;
           return reply.code(ok ? 200 : 400).send({
             code: ok ? 'ACCEPTED' : 'INVALID_EVENTS',

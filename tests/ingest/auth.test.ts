@@ -130,7 +130,7 @@ describe('demo token (nothing configured)', () => {
   it('loadIngestAuth with no entries and no file is the demo auth', async () => {
     const auth = await loadIngestAuth({ tokens: [], tokensFile: undefined });
     expect([auth.demo, auth.grants]).toEqual([true, ['*']]);
-    expect(auth.authorize(`Bearer ${demoIngestCredentials().token}`, 'probe')).toEqual({ ok: true });
+    expect(auth.authorize(`Bearer ${demoIngestCredentials().token}`, 'probe')).toEqual({ ok: true, mayBackdate: false });
   });
 });
 
@@ -144,7 +144,7 @@ describe('token configuration', () => {
     ]);
     const auth = await loadIngestAuth(config.ingest);
     expect([auth.demo, auth.grants]).toEqual([false, ['*', 'probe']]);
-    expect(auth.authorize(`Bearer ${probe.token}`, 'probe')).toEqual({ ok: true });
+    expect(auth.authorize(`Bearer ${probe.token}`, 'probe')).toEqual({ ok: true, mayBackdate: false });
     expect(JSON.stringify(config)).not.toContain(probe.token);
   });
 
@@ -169,7 +169,7 @@ describe('token configuration', () => {
     const config = loadConfig({ CXV_INGEST_TOKENS_FILE: file, CXV_INGEST_TOKENS: TOKENS.probe.entry });
     const auth = await loadIngestAuth(config.ingest);
     expect(auth.grants).toEqual(['contact', 'probe']);
-    expect(auth.authorize(`Bearer ${contact.token}`, 'contact')).toEqual({ ok: true });
+    expect(auth.authorize(`Bearer ${contact.token}`, 'contact')).toEqual({ ok: true, mayBackdate: false });
     expect(auth.authorize(`Bearer ${contact.token}`, 'probe')).toMatchObject({ ok: false, status: 403 });
   });
 

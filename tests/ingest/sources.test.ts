@@ -40,9 +40,11 @@ const RECORDS: Record<EventSource, Record<string, unknown>> = {
     throughputKbps: null,
     mos: null,
   },
+  // declaredAt (a day before receipt) needs a maintenance-history token; this one may
+  // not back-date, so the declaration counts as made when received (tests/security/maintenance-honesty).
   maintenance: {
-    eventId: `CHG-1@${Date.parse('2026-11-22T09:00:00Z')}`,
-    ts: Date.parse('2026-11-22T09:00:00Z'),
+    eventId: `CHG-1@${NOW}`,
+    ts: NOW,
     receivedAt: NOW,
     origin: 'manager',
     maintenanceId: 'CHG-1',
@@ -50,7 +52,7 @@ const RECORDS: Record<EventSource, Record<string, unknown>> = {
     region: 'north',
     start: Date.parse('2026-11-23T13:00:00Z'),
     end: Date.parse('2026-11-23T13:30:00Z'),
-    declaredAt: Date.parse('2026-11-22T09:00:00Z'),
+    declaredAt: NOW,
     description: null,
   },
   contact: {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AvailabilityReport } from '../../services/api/availability.ts';
 import type { Pipeline } from '../../services/app.ts';
+import { generateIngestToken, hashIngestToken } from '../../services/ingest/auth.ts';
 import { readHeaders } from '../support/auth.ts';
 import { eventually, getJson, metricValue, postJson, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
 
@@ -16,6 +17,8 @@ const H0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000;
 const at = (m: number, s = 0) => H0 + m * MIN + s * 1000;
 
 let pipeline: Pipeline;
+/** Declarations made before cxvitals received them need this (tests/security/maintenance-honesty.test.ts). */
+const history = generateIngestToken('maintenance-history');
 let dataDir: string;
 
 const probe = (id: string, ts: number, region: string, fields: Record<string, unknown>) => ({
@@ -48,7 +51,10 @@ async function waitForAttempts(query: string, attempts: number) {
 }
 
 beforeAll(async () => {
-  pipeline = await startTestPipeline();
+  // The demo token for every source, and a maintenance-history token for the declaration made a day ahead.
+  pipeline = await startTestPipeline({
+    CXV_INGEST_TOKENS: [`*:${hashIngestToken(testIngestToken())}`, history.entry].join(','),
+  });
   dataDir = pipeline.config.dataDir;
 }, 120_000);
 
@@ -69,10 +75,15 @@ describe('embedded pipeline: probe and maintenance events to Availability and Se
 
   it('computes exact per-minute and hourly values; the hour is the ratio of summed counts', async () => {
     // Maintenance first, as change management would: one declared a day ahead, one declared late.
-    const m = await postJson(`${pipeline.url}/api/v1/events/maintenance`, [
-      { maintenanceId: 'planned-1', service: 'voice', region: 'north', start: at(2), end: at(3), declaredAt: H0 - 86_400_000 },
-      { maintenanceId: 'retro-1', service: 'voice', region: 'north', start: at(3, 30), end: at(4), declaredAt: at(3, 45) },
-    ]);
+    const m = await postJson(
+      `${pipeline.url}/api/v1/events/maintenance`,
+      [
+        { maintenanceId: 'planned-1', service: 'voice', region: 'north', start: at(2), end: at(3), declaredAt: H0 - 86_400_000 },
+        { maintenanceId: 'retro-1', service: 'voice', region: 'north', start: at(3, 30), end: at(4), declaredAt: at(3, 45) },
+      ],
+      'application/json',
+      { authorization: `Bearer ${history.token}` },
+    );
     expect(m.status).toBe(200);
     await eventually('both maintenance windows stored', async () => {
       const r = await availability(`service=voice&region=north&${range}&step=1h`);

@@ -38,12 +38,23 @@ export interface MaintenanceWindow {
   region: string | null;
   startMs: number;
   endMs: number;
+  /** When the declaration counts as made: its receipt, or earlier only from a maintenance-history token. */
   declaredAtMs: number;
+  /** When cxvitals received it; later than declaredAtMs only for a back-dated declaration. */
+  receivedAtMs?: number;
   description?: string | null;
 }
 
-/** A declaration made after the window began: reported, and not excused by default. */
+/**
+ * A declaration made after the window began: reported, and not excused by default.
+ * declaredAtMs is trusted here because ingest sets it to the receipt time unless the
+ * sender may back-date (shared/sources/maintenance.ts `trustedDeclaredAt`).
+ */
 export const isRetroactive = (m: Pick<MaintenanceWindow, 'startMs' | 'declaredAtMs'>): boolean => m.declaredAtMs > m.startMs;
+
+/** Declared (by a maintenance-history token) as made before cxvitals received it. */
+export const isBackdated = (m: Pick<MaintenanceWindow, 'declaredAtMs' | 'receivedAtMs'>): boolean =>
+  m.receivedAtMs !== undefined && m.declaredAtMs < m.receivedAtMs;
 
 export type MaintenanceCover = 'planned' | 'retroactive' | 'none';
 

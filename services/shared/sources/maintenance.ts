@@ -37,14 +37,26 @@ export interface MaintenanceRecord {
   description: string | null;
 }
 
+/**
+ * When a declaration counts as made: when cxvitals received it, whatever the sender
+ * claims, so a declaration posted after its window began is retroactive (reported, not
+ * excused by default). A `declaredAt` earlier than receipt is kept only from a token
+ * that may back-date (`maintenance-history`, for importing a change-management
+ * system's history); the record's receivedAt shows it was back-dated. A later
+ * `declaredAt` (announced ahead) is kept as given. Issue 15, finding 4: a back-dated
+ * declaration turned an outage into planned downtime (Availability 0.5 → 1.0).
+ */
+export function trustedDeclaredAt(claimed: number | undefined, receivedAt: number, mayBackdate: boolean): number {
+  if (claimed === undefined) return receivedAt;
+  return claimed < receivedAt && !mayBackdate ? receivedAt : claimed;
+}
+
 export const maintenanceSource: SourceDefinition<MaintenanceInput, MaintenanceRecord> = {
   name: 'maintenance',
   schemaFile: 'maintenance.v1.avsc',
   input: maintenanceInput,
-  toRecord(e, receivedAt) {
-    // declaredAt defaults to the time the declaration reached cxvitals: a declaration
-    // posted after the window began is retroactive unless it says otherwise.
-    const declaredAt = e.declaredAt ?? receivedAt;
+  toRecord(e, receivedAt, context) {
+    const declaredAt = trustedDeclaredAt(e.declaredAt, receivedAt, context?.mayBackdate ?? false);
     return {
       eventId: e.eventId ?? `${e.maintenanceId}@${declaredAt}`,
       ts: e.ts ?? declaredAt,

@@ -33,10 +33,12 @@ export async function readMaintenanceWindows(
     start_ms: string;
     end_ms: string;
     declared_ms: string;
+    received_ms: string;
     description: string;
   }>(
     `SELECT maintenance_id, service, region, toUnixTimestamp64Milli(start_at) AS start_ms,
-            toUnixTimestamp64Milli(end_at) AS end_ms, toUnixTimestamp64Milli(declared_at) AS declared_ms, description
+            toUnixTimestamp64Milli(end_at) AS end_ms, toUnixTimestamp64Milli(declared_at) AS declared_ms,
+            toUnixTimestamp64Milli(received_at) AS received_ms, description
      FROM ${store.table('maintenance_windows')} FINAL
      ${where}
      ORDER BY start_at, maintenance_id`,
@@ -49,6 +51,7 @@ export async function readMaintenanceWindows(
     startMs: Number(r.start_ms),
     endMs: Number(r.end_ms),
     declaredAtMs: Number(r.declared_ms),
+    receivedAtMs: Number(r.received_ms),
     description: r.description,
   }));
 }
