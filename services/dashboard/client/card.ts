@@ -177,6 +177,14 @@ export function renderCard(data: ServiceData, ctx: CardContext): { element: HTML
               h('strong', {}, maintenanceNow.includes(m) ? 'NOW ' : Date.parse(m.start) > now ? 'UPCOMING ' : ''),
               `${m.maintenanceId} · ${m.region ?? 'all regions'} · ${clock(m.start)}–${clock(m.end)}`,
               m.retroactive ? h('span', { class: 'badge retro' }, '⚠ retroactive') : h('span', { class: 'badge' }, 'planned'),
+              // Imported history (a maintenance-history token): the claimed declaration time is shown beside the receipt.
+              m.backdated
+                ? h(
+                    'span',
+                    { class: 'badge backdated', title: `declared ${m.declaredAt}, received ${m.receivedAt}` },
+                    `back-dated: declared ${clock(m.declaredAt)}, received ${clock(m.receivedAt)}`,
+                  )
+                : null,
             ),
           ),
         ),

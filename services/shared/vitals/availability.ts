@@ -1,4 +1,11 @@
-import { type AvailabilityCounts, availability, availabilityBasis, isRetroactive, serviceability } from '../kpi/availability.ts';
+import {
+  type AvailabilityCounts,
+  availability,
+  availabilityBasis,
+  isBackdated,
+  isRetroactive,
+  serviceability,
+} from '../kpi/availability.ts';
 import { readMaintenanceWindows } from '../store/maintenance.ts';
 import type { Store } from '../store/store.ts';
 import { epochBuckets } from './filter.ts';
@@ -45,6 +52,10 @@ export interface MaintenanceInRange {
   declaredAt: string;
   retroactive: boolean;
   /** Whether this window excuses downtime in the Availability shown. */
+  /** When cxvitals received the declaration. */
+  receivedAt: string;
+  /** Declared as made before receipt (a maintenance-history token's import). */
+  backdated: boolean;
   excused: boolean;
   description: string;
 }
@@ -121,6 +132,8 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
         excused: !retroactive || q.excuseRetroactive,
         description: m.description,
       };
+        receivedAt: iso(m.receivedAtMs ?? m.declaredAtMs),
+        backdated: isBackdated(m),
     }),
   };
 }
