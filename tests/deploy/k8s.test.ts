@@ -153,7 +153,7 @@ describe('deploy/k8s (kustomize)', () => {
       .split('\n')
       .filter((l) => /^[A-Z_]+=/.test(l))
       .map((l) => l.slice(0, l.indexOf('=')));
-    expect(secretKeys.sort()).toEqual(['CLICKHOUSE_PASSWORD', 'CXV_GOALS_ADMIN_TOKEN', 'CXV_INGEST_TOKENS']);
+    expect(secretKeys.sort()).toEqual(['CLICKHOUSE_PASSWORD', 'CXV_GOALS_ADMIN_TOKEN', 'CXV_INGEST_TOKENS', 'CXV_READ_TOKENS']);
     for (const key of secretKeys) expect(data[key], `${key} belongs in the Secret`).toBeUndefined();
     for (const w of [...byKind<Workload>('Deployment'), ...byKind<Workload>('Job')]) {
       expect(w.spec.template.spec.containers[0]?.envFrom).toEqual([
