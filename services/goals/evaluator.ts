@@ -40,6 +40,8 @@ export interface GoalEvaluation {
   trend: { stepMs: number; points: MetricPoint[] };
   ratio: boolean;
   periodLengthMs: number;
+  /** Ratio goals in their period: the last days in 5-minute buckets (burn rates, Prometheus SLI counters). */
+  recent: { stepMs: number; points: MetricPoint[] } | null;
 }
 
 const RECENT_STEP_MS = 5 * 60_000;
@@ -119,6 +121,7 @@ export class GoalEvaluator {
       trend: { stepMs: reading.stepMs, points: reading.points },
       ratio: reading.ratio,
       periodLengthMs: window.lengthMs,
+      recent: recent ? { stepMs: recent.stepMs, points: recent.points } : null,
     };
   }
 

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { burnWindowNames, goalStatuses } from './evaluate.ts';
+import { burnWindowNames, goalStatuses, type MetricPoint } from './evaluate.ts';
 import type { EvaluationRecord } from './evaluator.ts';
 
 /**
@@ -23,6 +23,34 @@ function counter<T extends string>(registry: Registry, name: string, help: strin
   return new Counter({ name, help, labelNames, registers: [registry] });
 }
 
+/** A 5-minute bucket is counted into the SLI counters once this long after it ends (windows land after they close). */
+export const SLI_SETTLE_MS = 2 * 60_000;
+
+/**
+ * The complete buckets not counted yet: [countedUpTo, upTo), where upTo is the end of the
+ * last bucket that ended at least `settleMs` ago. On a goal's first run nothing is counted
+ * (countedUpTo undefined): the counters start from zero then, as any Prometheus counter.
+ */
+export function newlyComplete(
+  points: readonly MetricPoint[],
+  stepMs: number,
+  countedUpTo: number | undefined,
+  now: number,
+  settleMs = SLI_SETTLE_MS,
+): { numerator: number; denominator: number; upTo: number } {
+  const upTo = Math.floor((now - settleMs) / stepMs) * stepMs;
+  let numerator = 0;
+  let denominator = 0;
+  if (countedUpTo !== undefined) {
+    for (const p of points) {
+      if (p.t < countedUpTo || p.t + stepMs > upTo || !p.denominator) continue;
+      numerator += p.numerator ?? 0;
+      denominator += p.denominator;
+    }
+  }
+  return { numerator, denominator, upTo: Math.max(upTo, countedUpTo ?? upTo) };
+}
+
 export class GoalsMetrics {
   readonly status: Gauge<'goal_id' | 'kind' | 'status'>;
   readonly attainment: Gauge<'goal_id' | 'kind'>;
@@ -35,6 +63,10 @@ export class GoalsMetrics {
   readonly runs: Counter<'outcome'>;
   readonly goalFailures: Counter<never>;
   readonly lastRun: Gauge<never>;
+  /** Counters Prometheus takes rates of (recording rules in alerts.ts), as Sloth and Pyrra do. */
+  readonly sliNumerator: Counter<'goal_id' | 'kind'>;
+  readonly sliDenominator: Counter<'goal_id' | 'kind'>;
+  private readonly countedUpTo = new Map<string, number>();
 
   constructor(
     registry: Registry,
@@ -82,6 +114,39 @@ export class GoalsMetrics {
       [],
     );
     this.lastRun = gauge(registry, 'cxv_goals_last_evaluation_timestamp_seconds', 'When the evaluator last finished a run.', []);
+    this.sliNumerator = counter(
+      registry,
+      'cxv_goal_sli_numerator_total',
+      "Numerator of a ratio goal's metric (e.g. successful probe results), summed over complete 5-minute buckets.",
+      ['goal_id', 'kind'],
+    );
+    this.sliDenominator = counter(
+      registry,
+      'cxv_goal_sli_denominator_total',
+      "Denominator of a ratio goal's metric (e.g. probe results), summed over complete 5-minute buckets.",
+      ['goal_id', 'kind'],
+    );
+  }
+
+  /** Adds each ratio goal's newly complete buckets to its SLI counters (exported goals only). */
+  countSli(
+    goals: ReadonlyArray<{
+      goalId: string;
+      kind: 'org' | 'department';
+      recent: { stepMs: number; points: MetricPoint[] } | null;
+    }>,
+    now: number,
+  ): void {
+    const exported = [...goals].sort((a, b) => (a.goalId < b.goalId ? -1 : 1)).slice(0, this.maxExportedGoals);
+    for (const g of exported) {
+      if (!g.recent) continue;
+      const labels = { goal_id: g.goalId, kind: g.kind };
+      const added = newlyComplete(g.recent.points, g.recent.stepMs, this.countedUpTo.get(g.goalId), now);
+      // Touch both so the series exist from the first run (rate() needs two samples).
+      this.sliNumerator.inc(labels, added.numerator);
+      this.sliDenominator.inc(labels, added.denominator);
+      this.countedUpTo.set(g.goalId, added.upTo);
+    }
   }
 
   /** Replaces the per-goal series with the latest evaluations. */

@@ -164,6 +164,10 @@ export class GoalsService {
         if (await this.closeFinished(kind, goal, result.record)) summary.transitioned += 1;
       }
       this.metrics.update(records, now);
+      this.metrics.countSli(
+        evaluations.map(({ kind, goal, result }) => ({ goalId: goal.id, kind, recent: result.recent })),
+        now,
+      );
       await this.departmentGoals.actions.measureDue(now);
       this.lastAlertGoals = evaluations.map(({ kind, goal, result }) => ({
         id: goal.id,

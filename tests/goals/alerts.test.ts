@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type AlertGoal, alertRulesYaml, burnFactor, goalRules } from '../../services/goals/alerts.ts';
+import { type AlertGoal, alertRulesYaml, burnFactor, goalRecordingRules, goalRules } from '../../services/goals/alerts.ts';
+import { newlyComplete } from '../../services/goals/metrics.ts';
 import { hasCommand, requireSystem } from '../support/system.ts';
 
 /**
@@ -68,14 +69,16 @@ describe('generated alert rules', () => {
     expect(burnFactor({ long: '3d', budgetShare: 0.1 }, 7 * DAY)).toBe(0.233);
   });
 
-  it('have the shape of a Prometheus rule file, one group per goal', () => {
+  it('have the shape of a Prometheus rule file: an alert group per goal, a recording group per ratio goal', () => {
     const file = parse(alertRulesYaml(goals)) as RuleFile;
     expect(file.groups.map((g) => g.name)).toEqual([
       'cxvitals-goal-dg-0000000001',
+      'cxvitals-goal-sli-dg-0000000001',
       'cxvitals-goal-dg-0000000002',
+      'cxvitals-goal-sli-dg-0000000002',
       'cxvitals-goal-og-0000000003',
     ]);
-    for (const group of file.groups) {
+    for (const group of file.groups.filter((g) => !g.name.includes('-sli-'))) {
       for (const rule of group.rules) {
         expect(Object.keys(rule).every((k) => ['alert', 'expr', 'for', 'labels', 'annotations'].includes(k))).toBe(true);
         expect(rule.alert).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/);
@@ -112,6 +115,41 @@ describe('generated alert rules', () => {
     ]);
   });
 
+  it('record a ratio goal’s SLI, bad share and burn rate per window from its counters, with its budget', () => {
+    const recording = goalRecordingRules(goals[0] as AlertGoal);
+    expect(recording?.rules.length).toBe(22);
+    const byRecord = new Map(recording?.rules.map((r) => [r.record, r]));
+    expect(byRecord.get('cxv_goal:error_budget:ratio')?.expr).toBe('vector(0.005)');
+    expect(byRecord.get('cxv_goal:sli:ratio_rate1h')?.expr).toBe(
+      'sum by (goal_id) (rate(cxv_goal_sli_numerator_total{goal_id="dg-0000000001"}[1h])) / sum by (goal_id) (rate(cxv_goal_sli_denominator_total{goal_id="dg-0000000001"}[1h]))',
+    );
+    expect(byRecord.get('cxv_goal:sli_error:ratio_rate1h')?.expr).toBe('1 - cxv_goal:sli:ratio_rate1h{goal_id="dg-0000000001"}');
+    expect(byRecord.get('cxv_goal:burn_rate:ratio_rate3d')?.expr).toBe(
+      'cxv_goal:sli_error:ratio_rate3d{goal_id="dg-0000000001"} / on (goal_id) cxv_goal:error_budget:ratio{goal_id="dg-0000000001"}',
+    );
+    expect(byRecord.get('cxv_goal:burn_rate:ratio_rate3d')?.labels).toEqual({
+      goal_id: 'dg-0000000001',
+      goal_kind: 'department',
+    });
+    // Lower is better (e.g. abandonment ≤ 0.3): the bad share is the metric itself, the budget the target.
+    const lower = goalRecordingRules({ ...(goals[0] as AlertGoal), comparator: '<=', target: 0.3 });
+    expect(lower?.rules.find((r) => r.record === 'cxv_goal:sli_error:ratio_rate5m')?.expr).toBe(
+      'cxv_goal:sli:ratio_rate5m{goal_id="dg-0000000001"}',
+    );
+    expect(lower?.rules[0]?.expr).toBe('vector(0.3)');
+    expect(goalRecordingRules(goals[2] as AlertGoal)).toBeUndefined();
+  });
+
+  it('count each complete 5-minute bucket into the SLI counters once, two minutes after it ends', () => {
+    const step = 300_000;
+    const points = [0, 1, 2, 3].map((i) => ({ t: i * step, value: 0.9, numerator: 9 * (i + 1), denominator: 10 * (i + 1) }));
+    // First run at 12 min: nothing counted, counting starts at the last settled bucket end (10 min).
+    expect(newlyComplete(points, step, undefined, 12 * 60_000)).toEqual({ numerator: 0, denominator: 0, upTo: 2 * step });
+    // At 17 min the bucket [10, 15) has settled: 27 / 30. At 18 min nothing new.
+    expect(newlyComplete(points, step, 2 * step, 17 * 60_000)).toEqual({ numerator: 27, denominator: 30, upTo: 3 * step });
+    expect(newlyComplete(points, step, 3 * step, 18 * 60_000)).toEqual({ numerator: 0, denominator: 0, upTo: 3 * step });
+  });
+
   it('a metric that is not a ratio gets status rules only', () => {
     expect(goalRules(goals[2] as AlertGoal).rules.map((r) => r.alert)).toEqual([
       'CxvGoalOffTrack',
@@ -135,7 +173,8 @@ describe('generated alert rules', () => {
         await readFile(new URL('../../deploy/prometheus/goals/goals-service.rules.yml', import.meta.url), 'utf8'),
       );
       const out = execFileSync('promtool', ['check', 'rules', generated, staticRules], { encoding: 'utf8' });
-      expect(out).toContain('SUCCESS: 17 rules found');
+      // 17 alerts, and 22 records for each of the two ratio goals (a budget, then SLI, bad share, burn rate × 7 windows).
+      expect(out).toContain('SUCCESS: 61 rules found');
       expect(out).toContain('SUCCESS: 3 rules found');
     } finally {
       await rm(dir, { recursive: true, force: true });
