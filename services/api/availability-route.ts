@@ -5,6 +5,7 @@ import type { Store } from '../shared/store/store.ts';
 import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
 import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
+import { boundedRead, bucketedCost } from './read-limits.ts';
 
 /** GET /api/v1/availability: Availability and Serviceability per bucket (services/api/availability.ts). */
 
@@ -13,6 +14,7 @@ export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: S
     '/api/v1/availability',
     {
       schema: {
+      ...boundedRead<{ from?: number; to?: number; step: number }>((q) => bucketedCost(q)),
         summary:
           'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
         querystring: z.object({
