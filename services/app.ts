@@ -9,6 +9,8 @@ import { consumerGroupFromMetrics } from './api/probes.ts';
 import { buildServer, type RolePlugin } from './api/server.ts';
 import type { DashboardOptions } from './dashboard/index.ts';
 import { GoalsService, issueDemoToken } from './goals/routes.ts';
+import { IncidentJob } from './incidents/job.ts';
+import { incidentsPlugin } from './incidents/routes.ts';
 import { demoIngestCredentials, loadIngestAuth } from './ingest/auth.ts';
 import { BusBacklogGuard } from './ingest/backlog.ts';
 import { IngestService } from './ingest/ingest.ts';
@@ -215,6 +217,16 @@ async function startAggregator(f: Foundation, overrides: PipelineOverrides, stop
   });
   csi.start();
   stops.push(() => csi.stop());
+  // Early warning across signals (services/incidents): scores closed minutes, derives incidents.
+  const incidents = new IncidentJob({
+    store: f.store,
+    log: log.child({ component: 'incidents' }),
+    model: f.model,
+    excuseRetroactive: config.excuseRetroactiveMaintenance,
+    registry: f.metrics.registry,
+  });
+  incidents.start();
+  stops.push(() => incidents.stop());
   return { aggregator, csi };
 }
 
@@ -224,6 +236,7 @@ function apiPlugins(f: Foundation, overrides: PipelineOverrides): RolePlugin[] {
   const vitals = { store: f.store, model: f.model, excuseRetroactiveMaintenance: config.excuseRetroactiveMaintenance };
   return [
     vitalsPlugin(vitals),
+    incidentsPlugin({ store: f.store, model: f.model }),
     dashboardPlugin({
       ...vitals,
       metrics: f.metrics,

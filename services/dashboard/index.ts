@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { IncidentWatcher } from '../incidents/watcher.ts';
 import type { CxModel } from '../model/types.ts';
 import { setSessionCookie } from '../shared/auth/layer.ts';
 import type { Logger } from '../shared/log.ts';
@@ -127,12 +128,14 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   registerRawEventsRoute(app, deps.store, { serviceLevelSec: o.serviceLevelSec });
 
   const watcher = new LandingWatcher({ store: deps.store, metrics: deps.metrics, log, pollMs: o.livePollMs });
+  const incidents = new IncidentWatcher({ store: deps.store, log, pollMs: o.livePollMs });
   registerLiveRoute(app, watcher, deps.metrics, {
     heartbeatMs: o.liveHeartbeatMs,
     staleAfterMs: o.staleAfterMs,
     maxClients: o.maxLiveClients,
     maxStreamsPerClient: o.maxLiveStreamsPerClient,
     maxStreamAgeMs: o.liveMaxAgeMs,
+    incidents,
   });
   const gauges = new BusinessGauges({
     store: deps.store,
@@ -147,10 +150,12 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
 
   app.addHook('onReady', async () => {
     await watcher.start();
+    incidents.start();
     gauges.start();
   });
   app.addHook('onClose', async () => {
     await gauges.stop();
     await watcher.stop();
+    await incidents.stop();
   });
 }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import type { IncidentWatcher } from '../incidents/watcher.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import type { LandedWindows, LandingWatcher } from './landing-watcher.ts';
 
@@ -9,6 +10,7 @@ import type { LandedWindows, LandingWatcher } from './landing-watcher.ts';
  *   event: hello    once, on connect: { serverTime, staleAfterMs, newestWindowEnd, lastWrittenAt }
  *   event: windows  when window rows land in ClickHouse: { rows, newWindows, services, newestWindowEnd, lastWrittenAt }
  *   event: status   every `heartbeatMs`: { serverTime, newestWindowEnd, lastWrittenAt }
+ *   event: incident when an incident opens, changes, resolves or is withdrawn: the incident as GET /api/v1/incidents shows it
  *
  * Times are epoch milliseconds. The heartbeat keeps proxies from closing an idle stream
  * and lets the page tell "no new data" (stale) from "no connection" (lost). Streams are
@@ -27,6 +29,8 @@ export interface LiveOptions {
    * reconnects by itself, and the reconnection is authorized afresh.
    */
   maxStreamAgeMs: number;
+  /** Incident changes (services/incidents/watcher.ts), sent as `incident` events. */
+  incidents?: Pick<IncidentWatcher, 'subscribe'>;
 }
 
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
@@ -79,6 +83,7 @@ export function registerLiveRoute(app: FastifyInstance, watcher: LandingWatcher,
       res.write('retry: 3000\n\n');
       send('hello', { serverTime: Date.now(), staleAfterMs: o.staleAfterMs, ...watcher.freshness });
       const unsubscribe = watcher.subscribe((landed: LandedWindows) => send('windows', landed));
+      const unsubscribeIncidents = o.incidents?.subscribe((incident) => send('incident', incident)) ?? (() => {});
       const heartbeat = setInterval(() => send('status', { serverTime: Date.now(), ...watcher.freshness }), o.heartbeatMs);
       const expiresAt = request.principal?.expiresAt;
       const ageMs = Math.max(0, Math.min(o.maxStreamAgeMs, (expiresAt ?? Number.POSITIVE_INFINITY) - Date.now()));
@@ -93,6 +98,7 @@ export function registerLiveRoute(app: FastifyInstance, watcher: LandingWatcher,
         clearInterval(heartbeat);
         clearTimeout(maxAge);
         unsubscribe();
+        unsubscribeIncidents();
         clients.delete(res);
         const left = (perClient.get(client) ?? 1) - 1;
         if (left > 0) perClient.set(client, left);

@@ -138,10 +138,17 @@ export async function readIncident(store: Store, id: string): Promise<StoredInci
   return row ? fromRow(row) : undefined;
 }
 
-/** Incidents stored as open (the job's starting point after a restart). */
-export async function readOpenIncidents(store: Store): Promise<StoredIncident[]> {
-  const rows = await store.query<IncidentRow>(`SELECT ${COLUMNS} FROM ${store.table('incidents')} FINAL WHERE status = 'open'`);
-  return rows.map(fromRow);
+/** Incident rows written after `since` (ms), oldest first, with when each was written: what the live stream sends. */
+export async function readChangedSince(
+  store: Store,
+  since: number,
+): Promise<Array<{ incident: StoredIncident; computedAt: number }>> {
+  const rows = await store.query<IncidentRow & { computed_ms: string }>(
+    `SELECT ${COLUMNS}, toUnixTimestamp64Milli(computed_at) AS computed_ms FROM ${store.table('incidents')}
+     WHERE computed_at > fromUnixTimestamp64Milli({since:Int64}) ORDER BY computed_at, id, version LIMIT 1000`,
+    { since: Math.floor(since) },
+  );
+  return rows.map((r) => ({ incident: fromRow(r), computedAt: Number(r.computed_ms) }));
 }
 
 export interface TimelinePoint {
