@@ -335,9 +335,7 @@ export class Aggregator {
       case 'resend': {
         // Every earlier version out, the current one in: each step a no-op where done, so
         // a re-send after a crash completes a correction the windows had not all stored.
-        const outcome = this.reconcile(source, record, history as EventHistory, pid, offset, wallNow, fingerprint);
-        if (outcome === 'too_late') this.pendingLate.push(this.lateRow(source, record, 'too_late', this.engine.tooLateWatermark));
-        return outcome;
+        return this.reconcile(source, record, history as EventHistory, pid, offset, wallNow, fingerprint);
       }
       case 'correction':
       case 'retraction': {
@@ -372,14 +370,16 @@ export class Aggregator {
       return 'duplicate';
     }
     const record = current === incomingFingerprint ? incoming : parseVersion(history, last, incoming);
-    // A correction may land in a window past the allowed lateness: within the horizon, it is rewritten.
+    // Never judged late: the event is known (the horizon was checked for a new version), so
+    // its window is read back and rewritten if needed, or finds it already counted (a
+    // re-send long after its window closed is a duplicate, not a late event).
     const outcome = this.addVersion(
       source,
       record,
       pid,
       offset,
       wallNow,
-      { fingerprint: current, first, ignoreLateness: history.fingerprints.length > 1 },
+      { fingerprint: current, first, ignoreLateness: true },
       current === incomingFingerprint,
     );
     return outcome;
@@ -499,7 +499,6 @@ export class Aggregator {
       startMs: m.start,
       endMs: m.end,
       declaredAtMs: m.declaredAt,
-      receivedAtMs: m.receivedAt,
       description: m.description,
     };
     const { changed, replaced } = this.registry.upsert(window);
@@ -512,7 +511,6 @@ export class Aggregator {
       start_at: m.start,
       end_at: m.end,
       declared_at: m.declaredAt,
-      received_at: m.receivedAt,
       retroactive: m.declaredAt > m.start ? 1 : 0,
       description: m.description ?? '',
       version: m.declaredAt * 1000 + (offset % 1000),

@@ -1,4 +1,5 @@
 import { type Bus, BusError, backfillTopicForSource, type OutgoingMessage, topicForSource } from '../shared/bus/bus.ts';
+import { retractionMessage } from '../aggregator/retraction.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../shared/sources/avro.ts';
 import { type FieldError, fieldErrors, requiredMessage } from '../shared/sources/common.ts';
@@ -110,6 +111,36 @@ export class IngestService {
       errorsOmitted: Math.max(0, errors.length - MAX_LISTED_ERRORS),
       topic,
     };
+  }
+
+  /**
+   * A retraction of one event (`DELETE /api/v1/events/{source}/{eventId}`): produced to the
+   * source's topic like an event, so the aggregator applies it exactly once, in order with
+   * what it already consumed (retraction.ts). Counted as received and accepted (an event
+   * of the source that Kafka acknowledged); the aggregator counts `retracted` (or
+   * `not_found`, `correction_past_horizon`) when it applies it. Throws BusError like `ingest`.
+   */
+  async retract(source: SourceName, eventId: string): Promise<{ topic: string; receivedAt: number }> {
+    const topic = topicForSource(source);
+    this.capacity.check(1);
+    this.options.backlog?.check(topic);
+    const receivedAt = this.now();
+    const message = retractionMessage(eventId, receivedAt);
+    this.metrics.ingestReceived.inc({ source }, 1);
+    const release = this.capacity.acquire(1);
+    try {
+      await this.produce(topic, [message], release);
+    } catch (err) {
+      const busError =
+        err instanceof BusError
+          ? err
+          : new BusError('BUS_PRODUCE_FAILED', `Kafka did not acknowledge: ${(err as Error).message}`, { cause: err });
+      this.reject(source, busError.code === 'BUS_TIMEOUT' ? 'bus_timeout' : 'bus_unavailable', 1);
+      throw busError;
+    }
+    this.options.backlog?.observe(topic, [message]);
+    this.metrics.ingestAccepted.inc({ source }, 1);
+    return { topic, receivedAt };
   }
 
   /** Counters per source since this process started (`GET /api/v1/ingest/stats`). */

@@ -131,6 +131,46 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
         }
       },
     );
+    scope.withTypeProvider<ZodTypeProvider>().delete(
+      '/api/v1/events/:source/:eventId',
+      {
+        schema: {
+          summary: 'Retract one event: it is taken out of every window and KPI it counted in',
+          description:
+            'Needs `Authorization: Bearer <token>` with the source’s ingest scope. Answers 202 once Kafka has the retraction; ' +
+            'the aggregator applies it exactly once (`retracted` in /api/v1/ingest/stats), within CXV_CORRECTION_HORIZON_MS of the ' +
+            'event’s first arrival (later: late_events, reason correction_past_horizon). See docs/corrections.md.',
+          params: z.object({
+            source: z.string().describe('the source the event was sent to'),
+            eventId: z.string().min(1).describe('the eventId of the event to retract'),
+          }),
+          response: {
+            202: z.object({ code: z.string(), message: z.string(), source: z.string(), eventId: z.string(), topic: z.string() }),
+            401: errorBody,
+            403: errorBody,
+            404: errorBody,
+            429: errorBody,
+            503: errorBody,
+          },
+        },
+      },
+      async (request, reply) => {
+        const { source, eventId } = request.params;
+        if (!isSourceName(source)) throw unknownSource(source);
+        try {
+          const { topic } = await ingest.retract(source, eventId);
+          return reply.code(202).send({
+            code: 'RETRACTION_ACCEPTED',
+            message: `Retraction of ${source} event ${eventId} accepted; the aggregator takes it out of its windows.`,
+            source,
+            eventId,
+            topic,
+          });
+        } catch (err) {
+          throw toHttpError(err);
+        }
+      },
+    );
   });
 
   app.withTypeProvider<ZodTypeProvider>().get(
