@@ -169,8 +169,13 @@ describe('evaluator', () => {
   it('writes the generated alert rules when they change', async () => {
     await h.goals.runOnce();
     const file = parse(await readFile(path.join(rulesDir, 'goals.rules.yml'), 'utf8')) as { groups: Array<{ name: string }> };
-    expect(file.groups.map((g) => g.name).sort()).toEqual(
+    const names = file.groups.map((g) => g.name);
+    expect(names.filter((n) => !n.includes('-sli-')).sort()).toEqual(
       [ids.kqi, ids.north, ids.org].map((id) => `cxvitals-goal-${id}`).sort(),
+    );
+    // Ratio goals (Availability, Serviceability) also get their SLI recorded; the KQI score is no ratio.
+    expect(names.filter((n) => n.includes('-sli-')).sort()).toEqual(
+      [ids.north, ids.org].map((id) => `cxvitals-goal-sli-${id}`).sort(),
     );
   });
 
