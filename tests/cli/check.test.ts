@@ -83,6 +83,19 @@ describe('cxvitals check', () => {
     expect(mapping[0]).toMatch(/"fax" is not a valid channel/);
   });
 
+  it("a mapping's map targets are checked against the source's enum before any row is read", async () => {
+    const w = await workspace();
+    await writeFile(
+      path.join(w.mappings, 'appreview-export.yaml'),
+      'version: 1\nsource: appreview\ninput: { format: csv }\nfields:\n  eventId: { column: id }\n  ts: { column: t, time: { format: iso } }\n  platform: { column: store, map: { App Store: ios, Huawei: huawei } }\n  stars: { column: rating, type: integer }\n',
+    );
+    const r = await check(undefined, w);
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([
+      expect.stringMatching(/appreview-export\.yaml:fields\.platform\.map\.Huawei: "huawei" is not a valid platform: /),
+    ]);
+  });
+
   it('a data file: rows through the mapping and the source validation, bad rows named by line', async () => {
     const w = await workspace();
     const file = path.join(w.dir, 'appreviews-2026-04.csv');
