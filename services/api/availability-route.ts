@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { origin } from '../shared/sources/common.ts';
 import type { Store } from '../shared/store/store.ts';
 import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
-import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
 import { boundedRead, bucketedCost } from './read-limits.ts';
+import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
 
 /** GET /api/v1/availability: Availability and Serviceability per bucket (services/api/availability.ts). */
 
@@ -13,13 +14,16 @@ export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: S
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/availability',
     {
-      schema: {
       ...boundedRead<{ from?: number; to?: number; step: number }>((q) => bucketedCost(q)),
+      schema: {
         summary:
           'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
         querystring: z.object({
           service: z.string().min(1).max(128).describe('Customer-facing service, e.g. broadband (required).'),
           region: filterParams.region,
+          origin: origin
+            .optional()
+            .describe('Who supplied the probe results: customer, network, partner, manager or employee (default: every origin).'),
           ...rangeParams,
           step: stepParam,
           excuseRetroactive: excuseRetroactiveParam,
@@ -36,6 +40,7 @@ export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: S
       return readAvailability(deps.store, {
         service: q.service,
         region: q.region,
+        origin: q.origin,
         from,
         to,
         stepSec: q.step,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CxModel } from '../model/types.ts';
+import { origin } from '../shared/sources/common.ts';
 import type { Store } from '../shared/store/store.ts';
 import type { KpiFilter } from '../shared/vitals/filter.ts';
 import { kpiFilterOf, readCsiSeries, readKpiSeries, readKqiSeries } from '../shared/vitals/reads.ts';
@@ -14,7 +15,7 @@ import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepPara
  * (services/shared/vitals/reads.ts), which computes every bucket at the requested grain
  * from summed accumulators and scores it with the model in force. Filters: service,
  * region, segment, product (a product stands for its customer-facing services in the
- * catalog).
+ * catalog), origin (who supplied the data).
  */
 
 export interface VitalsDeps {
@@ -31,6 +32,9 @@ const query = z.object({
     .max(128)
     .optional()
     .describe('Product of the service catalog: stands for its customer-facing services (use it or service, not both).'),
+  origin: origin
+    .optional()
+    .describe('Who supplied the data: customer, network, partner, manager or employee (default: every origin).'),
   ...rangeParams,
   step: stepParam,
   excuseRetroactive: excuseRetroactiveParam,

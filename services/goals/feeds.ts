@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
 import { DEFAULT_MODEL_PATH } from '../model/load.ts';
 import { parseModel } from '../model/model.ts';
 import type { CxModel } from '../model/types.ts';
 import { KPI_CATALOG } from '../shared/kpi/catalog.ts';
+import { origin } from '../shared/sources/common.ts';
 import { declaredKpis } from '../shared/sources/registry.ts';
 import type { Store } from '../shared/store/store.ts';
 import { type KpiBucket, kpiValues, readKpiBucketsAt, readKpiBucketsBySegment, readKpiRange } from '../shared/vitals/buckets.ts';
@@ -24,7 +26,8 @@ import type { MetricPoint } from './evaluate.ts';
  * | `availability`   | none                                         | = `kpi` `availability`                 |
  * | `serviceability` | none                                         | = `kpi` `serviceability`               |
  *
- * Filters: service, region, segment, product (its services in the catalog). Availability
+ * Filters: service, region, segment, product (its services in the catalog), origin (who
+ * supplied the data: "partner-reported availability", "employee survey NPS"). Availability
  * and Serviceability have no segment (probe results carry none) and the value-weighted
  * CSI is a mix of every segment: a segment filter on them is refused (FILTER_NOT_SUPPORTED).
  *
@@ -40,7 +43,11 @@ export interface FeedFilters {
   region?: string | undefined;
   segment?: string | undefined;
   product?: string | undefined;
+  /** Who supplied the data: customer, network, partner, manager, employee (every origin when absent). */
+  origin?: Origin | undefined;
 }
+
+export type Origin = z.infer<typeof origin>;
 
 export interface FeedRef {
   kind: FeedKind;
@@ -184,6 +191,14 @@ export function validateFeed(model: CxModel, feed: FeedRef): FeedValidation {
       'filters.segment',
       `${what} ${why}: the segment filter cannot be applied. Remove it, or bind the goal to a KQI, the CSI or a contact/survey KPI of that segment.`,
       ['service', 'region', 'product'],
+    );
+  }
+  if (feed.filters.origin !== undefined && !(origin.options as readonly string[]).includes(feed.filters.origin)) {
+    return refuse(
+      'FILTER_NOT_SUPPORTED',
+      'filters.origin',
+      `No origin "${feed.filters.origin}"; data comes from one of: ${origin.options.join(', ')}.`,
+      [...origin.options],
     );
   }
   if (feed.filters.product) {

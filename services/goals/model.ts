@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { origin } from '../shared/sources/common.ts';
 import { comparators, goalStatuses } from './evaluate.ts';
 import { feedKinds } from './feeds.ts';
 import { parseDuration } from './period.ts';
@@ -45,6 +46,8 @@ export const feedSchema = z.object({
       region: z.string().min(1).max(128).optional(),
       segment: z.string().min(1).max(128).optional(),
       product: z.string().min(1).max(128).optional(),
+      /** Who supplied the data (customer, network, partner, manager, employee). */
+      origin: origin.optional(),
     })
     .default({}),
 });

@@ -30,6 +30,9 @@ import { readAvailability } from '../../services/shared/vitals/availability.ts';
  *   00:20  survey broadband/north consumer: NPS 10, 9, 7, 3
  *   01:05  probe broadband/north: 50 attempts, 45 successes
  *   01:10  contact broadband/north business: answered after 100 s, abandoned after 50 s
+ *   00:06  probe broadband/south, reported by a partner: 10 attempts, 5 successes
+ *   00:30  survey broadband/east from employees: NPS 10, 10
+ * Origins as the sources default them: contacts and surveys from customers, probes from the network.
  */
 
 const D = Date.UTC(2026, 2, 2);
@@ -58,9 +61,15 @@ const abandoned = (waitSec: number): ContactMeasurement => ({
   transfers: null,
 });
 
-function windowRow(family: string, dims: { service: string; region: string; segment: string }, t: number, sums: object) {
+function windowRow(
+  family: string,
+  dims: { service: string; region: string; segment: string; origin?: string },
+  t: number,
+  sums: object,
+) {
   return {
     family,
+    origin: 'customer',
     ...dims,
     channel: 'voice',
     queue: 'care',
@@ -79,10 +88,16 @@ function contacts(list: ContactMeasurement[]) {
   return acc;
 }
 
-function probeRow(t: number, attempts: number, successes: number, planned: [number, number] = [0, 0]) {
+function probeRow(
+  t: number,
+  attempts: number,
+  successes: number,
+  planned: [number, number] = [0, 0],
+  where = { region: 'north', origin: 'network' },
+) {
   return {
     service: 'broadband',
-    region: 'north',
+    ...where,
     window_start: t,
     samples: attempts,
     attempts,
@@ -119,6 +134,8 @@ beforeAll(async () => {
   const north = { service: 'broadband', region: 'north' };
   const survey = emptySurvey();
   for (const score of [10, 9, 7, 3]) addSurvey(survey, { kind: 'nps', score });
+  const employees = emptySurvey();
+  for (const score of [10, 10]) addSurvey(employees, { kind: 'nps', score });
   await store.insert('kpi_1m', [
     windowRow(
       'contact',
@@ -129,8 +146,13 @@ beforeAll(async () => {
     windowRow('contact', { service: 'iptv', region: 'south', segment: 'consumer' }, D + 15 * MIN, contacts([abandoned(60)])),
     windowRow('survey', { ...north, segment: 'consumer' }, D + 20 * MIN, survey),
     windowRow('contact', { ...north, segment: 'business' }, D + 70 * MIN, contacts([answered(100), abandoned(50)])),
+    windowRow('survey', { service: 'broadband', region: 'east', segment: '', origin: 'employee' }, D + 30 * MIN, employees),
   ]);
-  await store.insert('probe_kpi_1m', [probeRow(D + 5 * MIN, 100, 90, [20, 10]), probeRow(D + 65 * MIN, 50, 45)]);
+  await store.insert('probe_kpi_1m', [
+    probeRow(D + 5 * MIN, 100, 90, [20, 10]),
+    probeRow(D + 65 * MIN, 50, 45),
+    probeRow(D + 6 * MIN, 10, 5, [0, 0], { region: 'south', origin: 'partner' }),
+  ]);
   // The read routes alone (the server's auth and plugins are not what this checks).
   app = Fastify();
   app.setValidatorCompiler(validatorCompiler);
@@ -241,6 +263,45 @@ describe('KQI and CSI feeds', () => {
         ?.csi ?? NaN;
     expect(weighted.value).toBe((1 * (await ofSegment('consumer')) + 3 * (await ofSegment('business'))) / 4);
     expect([plain.ratio, weighted.ratio]).toEqual([false, false]);
+  });
+});
+
+describe('origin', () => {
+  it('employee survey NPS and customer NPS are read apart, as the API reads them', async () => {
+    const employees = await feeds.read(feed('kpi', 'nps', { service: 'broadband', origin: 'employee' }), D, D + DAY);
+    const customers = await feeds.read(feed('kpi', 'nps', { service: 'broadband', origin: 'customer' }), D, D + DAY);
+    const everyone = await feeds.read(feed('kpi', 'nps', { service: 'broadband' }), D, D + DAY);
+    // Employees: 2 promoters of 2. Customers: 2 promoters, 1 detractor of 4. Together: 4 − 1 of 6.
+    expect([employees.value, customers.value, everyone.value]).toEqual([100, 25, 50]);
+    const fromApi = await api<KpiBuckets>(`/api/v1/kpis?service=broadband&origin=employee&${day}`);
+    expect(fromApi.buckets.map((b) => b.kpis.nps)).toEqual([100]);
+  });
+
+  it('partner-reported Availability is the partner’s probe results only', async () => {
+    const partner = await feeds.read(feed('availability', undefined, { service: 'broadband', origin: 'partner' }), D, D + DAY);
+    expect([partner.value, partner.numerator, partner.denominator]).toEqual([5 / 10, 5, 10]);
+    const report = await readAvailability(store, {
+      service: 'broadband',
+      region: undefined,
+      origin: 'partner',
+      from: D,
+      to: D + DAY,
+      stepSec: 86_400,
+      excuseRetroactive: false,
+    });
+    expect([report.total.attempts, report.total.availability]).toEqual([10, partner.value]);
+    // Without the filter: both regions, every origin.
+    const all = await feeds.read(feed('availability', undefined, { service: 'broadband' }), D, D + DAY);
+    expect([all.numerator, all.denominator]).toEqual([125 + 5, 130 + 10]);
+  });
+
+  it('an origin no source has is refused, naming the five there are', () => {
+    const v = feeds.validate(feed('kpi', 'nps', { origin: 'robot' as 'employee' }));
+    expect(v.ok ? [] : [v.code, v.field, v.valid]).toEqual([
+      'FILTER_NOT_SUPPORTED',
+      'filters.origin',
+      ['customer', 'network', 'partner', 'manager', 'employee'],
+    ]);
   });
 });
 

@@ -21,6 +21,8 @@ import { type ProbeCounts, readProbeCounts } from './probe-counts.ts';
 export interface AvailabilityQuery {
   service: string;
   region: string | undefined;
+  /** Who supplied the probe results; every origin when absent. */
+  origin?: string | undefined;
   from: number;
   to: number;
   stepSec: number;
@@ -50,12 +52,12 @@ export interface MaintenanceInRange {
   start: string;
   end: string;
   declaredAt: string;
-  retroactive: boolean;
-  /** Whether this window excuses downtime in the Availability shown. */
   /** When cxvitals received the declaration. */
   receivedAt: string;
   /** Declared as made before receipt (a maintenance-history token's import). */
   backdated: boolean;
+  retroactive: boolean;
+  /** Whether this window excuses downtime in the Availability shown. */
   excused: boolean;
   description: string;
 }
@@ -63,6 +65,7 @@ export interface MaintenanceInRange {
 export interface AvailabilityReport {
   service: string;
   region: string | null;
+  origin: string | null;
   from: string;
   to: string;
   step: string;
@@ -92,7 +95,7 @@ function describe(c: AvailabilityCounts & { samples: number }, excuseRetroactive
 export async function readAvailability(store: Store, q: AvailabilityQuery): Promise<AvailabilityReport> {
   const counts = await readProbeCounts(
     store,
-    { services: [q.service], region: q.region, from: q.from, to: q.to },
+    { services: [q.service], region: q.region, origin: q.origin, from: q.from, to: q.to },
     epochBuckets(q.stepSec),
   );
   const maintenance = await readMaintenanceWindows(store, { service: q.service, region: q.region, fromMs: q.from, toMs: q.to });
@@ -113,6 +116,7 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
   return {
     service: q.service,
     region: q.region ?? null,
+    origin: q.origin ?? null,
     from: iso(q.from),
     to: iso(q.to),
     step: `${q.stepSec}s`,
@@ -128,12 +132,12 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
         start: iso(m.startMs),
         end: iso(m.endMs),
         declaredAt: iso(m.declaredAtMs),
+        receivedAt: iso(m.receivedAtMs ?? m.declaredAtMs),
+        backdated: isBackdated(m),
         retroactive,
         excused: !retroactive || q.excuseRetroactive,
         description: m.description,
       };
-        receivedAt: iso(m.receivedAtMs ?? m.declaredAtMs),
-        backdated: isBackdated(m),
     }),
   };
 }

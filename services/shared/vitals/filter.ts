@@ -1,7 +1,7 @@
 /**
  * What a vitals read selects: services (one, several — a product's — or all), a region,
- * a segment, a time range and a bucket size. Every query of the window tables builds its
- * WHERE clause here, with bound parameters only.
+ * a segment, an origin (who supplied the data), a time range and a bucket size. Every
+ * query of the window tables builds its WHERE clause here, with bound parameters only.
  */
 
 export interface KpiFilter {
@@ -9,6 +9,8 @@ export interface KpiFilter {
   services: string[];
   region: string | undefined;
   segment: string | undefined;
+  /** customer, network, partner, manager or employee; every origin when absent. */
+  origin?: string | undefined;
   from: number;
   to: number;
   stepSec: number;
@@ -76,12 +78,15 @@ export function whereClause(
   params.anyRegion = f.region === undefined ? 1 : 0;
   params.segment = f.segment ?? '';
   params.anySegment = f.segment === undefined ? 1 : 0;
+  params.origin = f.origin ?? '';
+  params.anyOrigin = f.origin === undefined ? 1 : 0;
   params.from = Math.floor(f.from);
   params.to = Math.ceil(f.to);
   const clauses = [
     '({anyService:UInt8} = 1 OR has({services:Array(String)}, service))',
     '({anyRegion:UInt8} = 1 OR region = {region:String})',
     options.segment ? '({anySegment:UInt8} = 1 OR segment = {segment:String})' : '1',
+    '({anyOrigin:UInt8} = 1 OR origin = {origin:String})',
     'window_start >= fromUnixTimestamp64Milli({from:Int64}) AND window_start < fromUnixTimestamp64Milli({to:Int64})',
   ];
   const g = options.grouping;

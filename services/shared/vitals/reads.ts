@@ -18,6 +18,8 @@ export interface VitalsSelection {
   segment?: string | undefined;
   /** A product stands for its customer-facing services in the model's service catalog. */
   product?: string | undefined;
+  /** Who supplied the data: customer, network, partner, manager, employee. */
+  origin?: string | undefined;
 }
 
 export interface VitalsError {
@@ -60,7 +62,7 @@ export function kpiFilterOf(
   const services = servicesOf(model, s);
   if (!services.ok) return services;
   const list = s.product && services.services.length === 0 ? [NO_SERVICE] : services.services;
-  return { ok: true, filter: { services: list, region: s.region, segment: s.segment, ...range } };
+  return { ok: true, filter: { services: list, region: s.region, segment: s.segment, origin: s.origin, ...range } };
 }
 
 export interface ReadOptions {
