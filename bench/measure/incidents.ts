@@ -1,6 +1,9 @@
+import path from 'node:path';
 import { detect } from '../../services/incidents/detect.ts';
 import type { Incident } from '../../services/incidents/incidents.ts';
-import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from '../../services/incidents/settings.ts';
+import { Scorer } from '../../services/incidents/score.ts';
+import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings, incidentSettings } from '../../services/incidents/settings.ts';
+import type { MinuteCounts } from '../../services/incidents/signals.ts';
 import { loadModel } from '../../services/model/load.ts';
 import { declaredKpis } from '../../services/shared/sources/registry.ts';
 import type { InjectedIncident } from '../../services/simulator/simulator.ts';
@@ -163,14 +166,96 @@ export function printQuality(q: IncidentQuality, log: (line: string) => void): v
   }
   log(`   incidents ${q.incidents}, matching an outage ${q.truePositives}: precision ${q.precision.toFixed(3)}`);
   log(
-    `   incidents during or after planned maintenance: ${q.duringPlannedMaintenance}; incidents on the quiet days: ${q.quietIncidents}`,
+    `   planned maintenance windows: ${q.byKind['planned-maintenance']?.labels ?? 0}, incidents of their own (during or after them, matching no outage): ${q.duringPlannedMaintenance} (target 0)`,
   );
+  log(`   incidents on the quiet days: ${q.quietIncidents}`);
   for (const f of q.falsePositives.slice(0, 10)) log(`   not an outage: ${f.service}/${f.region} from ${f.start} (${f.trigger})`);
   log(`   ${q.seconds.toFixed(1)} s`);
 }
 
+export const comcastFile = (): string =>
+  path.resolve(
+    process.env.CXV_REAL_DATA_DIR?.trim() || path.resolve(import.meta.dirname, '../../../shared/data/real'),
+    'comcast-complaints-2015.csv',
+  );
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const quietDays = Number(process.env.QUIET_DAYS ?? 1);
   const outageHours = Number(process.env.OUTAGE_HOURS ?? 6);
-  await measureIncidentQuality({ quietDays, outageHours, log: (line) => process.stdout.write(`${line}\n`) });
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  await measureIncidentQuality({ quietDays, outageHours, log });
+  await measureComcast(comcastFile(), log);
+}
+
+/**
+ * The Comcast complaints file (2015, one row per complaint): daily complaint volume judged as
+ * the contact-volume signal, one day per slot, against the robust baseline of the 28 days
+ * before (the file has no minutes and too few weeks for a same-weekday baseline). It has one
+ * signal, so it can flag days but never open an incident on its own (two customer signals or
+ * a network signal are needed): the report lists the flagged days with their reason beside the
+ * file's own ten busiest days.
+ */
+export async function measureComcast(
+  file: string,
+  log: (line: string) => void,
+): Promise<{ flagged: string[]; peaks: string[] } | undefined> {
+  const { existsSync, readFileSync } = await import('node:fs');
+  if (!existsSync(file)) {
+    log(`   ${file} is absent (not shipped; set CXV_REAL_DATA_DIR): Comcast check skipped`);
+    return undefined;
+  }
+  const { parse } = await import('csv-parse/sync');
+  const rows = parse(readFileSync(file), { columns: true, bom: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  const perDay = new Map<string, number>();
+  for (const r of rows) {
+    const [dd, mm, yy] = (r.Date ?? '').split('-');
+    if (!dd || !mm || !yy) continue;
+    const day = `20${yy}-${mm}-${dd}`;
+    perDay.set(day, (perDay.get(day) ?? 0) + 1);
+  }
+  const days = [...perDay.keys()].sort();
+  const first = Date.parse(`${days[0]}T00:00:00Z`);
+  const last = Date.parse(`${days.at(-1)}T00:00:00Z`);
+  // Day d of the file is "minute" d of a synthetic series. Only days with complaints are in it:
+  // the file's dates outside 2015-04-13…06-30 are scattered days 1-12 of other months (day and
+  // month look swapped at the source), so a day without a row is "no data", not 0 complaints.
+  const DAY = 86_400_000;
+  const series = new Map<number, MinuteCounts>();
+  const dayAt = (slot: number) => new Date(first + slot * DAY).toISOString().slice(0, 10);
+  for (let slot = 0; first + slot * DAY <= last; slot += 1) {
+    const n = perDay.get(dayAt(slot));
+    if (n === undefined) continue;
+    series.set(slot * MINUTE, {
+      probe: null,
+      contact: { offered: n, abandoned: 0, answered: n, answeredWaitSecSum: 0 },
+      survey: null,
+      social: null,
+    });
+  }
+  const settings = incidentSettings({
+    baseline: { seasonalWeeks: 0, recentMinutes: 28, minRecentSamples: 14 },
+    signals: { contact_volume: { windowMinutes: 1, threshold: 4, minSpread: 5 } },
+  });
+  const scorer = new Scorer(series, settings);
+  const flagged: string[] = [];
+  let judged = 0;
+  for (const slot of series.keys()) {
+    const x = scorer.scoreSignal('contact_volume', slot);
+    if (x.score !== null) judged += 1;
+    if (x.anomalous)
+      flagged.push(
+        `${dayAt(slot / MINUTE)}: ${x.value} complaints against ${x.baseline} (days with data among the 28 before), spread ${x.spread?.toFixed(1)}, ${x.score?.toFixed(1)} spreads above`,
+      );
+  }
+  const peaks = [...perDay.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([d, n]) => `${d} ${n}`);
+  log(`   Comcast complaints 2015: ${rows.length} complaints over ${days.length} days (${days[0]} … ${days.at(-1)})`);
+  log(`   the file's 10 busiest days: ${peaks.join(', ')}`);
+  log(`   days judged (14 or more days with data among the 28 before): ${judged}`);
+  log(`   days flagged (contact volume vs the median and MAD of the 28 days before, threshold 4, spread ≥ 5): ${flagged.length}`);
+  for (const f of flagged) log(`     ${f}`);
+  log('   one signal only: these are anomalous days, not incidents (an incident needs a network signal or two customer signals)');
+  return { flagged, peaks };
 }

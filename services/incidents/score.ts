@@ -39,7 +39,8 @@ const WEEK = 7 * 24 * 60 * MINUTE;
 export const MAD_TO_SIGMA = 1.4826;
 
 export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator: several times faster for the job's hot loop.
+  const sorted = Float64Array.from(values).sort();
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
@@ -67,7 +68,8 @@ class SignalValues {
       const raw = this.def.value(sumMinutes(this.series, minute, this.windowMinutes));
       // A window with no minute in the series had no data at all (nothing was running), which
       // is not the same as 0 contacts: it gives no value, so it never enters a baseline.
-      const seen = Array.from({ length: this.windowMinutes }, (_, i) => this.series.has(minute - i * MINUTE)).some(Boolean);
+      let seen = false;
+      for (let i = 0; i < this.windowMinutes && !seen; i += 1) seen = this.series.has(minute - i * MINUTE);
       v = !seen || raw.count < this.minCount ? { value: null, count: raw.count } : raw;
       this.memo.set(minute, v);
     }
