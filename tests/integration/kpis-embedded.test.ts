@@ -235,4 +235,61 @@ describe('KPIs, KQIs and CSI from contact, survey and social events', () => {
     expect(typeof vip).toBe('number');
     expect((await csiOf(''))?.valueWeighted?.csi).toBeCloseTo((1 * (consumer ?? 0) + 5 * (vip ?? 0)) / 6, 9);
   });
+  it('keeps who supplied the data: employee and customer NPS, partner and network Availability read apart', async () => {
+    const west = { service: 'broadband', region: 'west' };
+    const surveys = [
+      { ...survey('or-s1', at(20, 1), 'nps', 10), ...west, origin: 'employee' },
+      { ...survey('or-s2', at(20, 2), 'nps', 10), ...west, origin: 'employee' },
+      // No origin: a survey comes from a customer.
+      { ...survey('or-s3', at(20, 3), 'nps', 0), ...west },
+    ];
+    const probes = [
+      {
+        eventId: 'or-p1',
+        ts: at(20, 4),
+        ...west,
+        probeId: 'p-partner',
+        probeType: 'active',
+        attempts: 10,
+        successes: 4,
+        origin: 'partner',
+      },
+      // No origin: a probe result comes from the network.
+      { eventId: 'or-p2', ts: at(20, 5), ...west, probeId: 'p-own', probeType: 'active', attempts: 10, successes: 10 },
+    ];
+    expect((await postJson(`${pipeline.url}/api/v1/events/survey?backfill=true`, surveys)).status).toBe(200);
+    expect((await postJson(`${pipeline.url}/api/v1/events/probe?backfill=true`, probes)).status).toBe(200);
+    const west20 = `service=broadband&region=west&from=${at(20)}&to=${at(21)}&step=1m`;
+    const nps = async (origin: string) =>
+      (
+        await getJson<{ buckets: Array<{ kpis: Record<string, number | null> }> }>(
+          `${pipeline.url}/api/v1/kpis?${west20}${origin}`,
+        )
+      ).body.buckets[0]?.kpis.nps;
+    // Together: 2 promoters, 1 detractor of 3.
+    await eventually('the surveys of broadband / west to land', async () => ((await nps('')) === 100 / 3 ? true : undefined));
+    // The partner sent probe results only: its minute has no NPS.
+    expect([await nps('&origin=employee'), await nps('&origin=customer'), await nps('&origin=partner')]).toEqual([
+      100,
+      -100,
+      null,
+    ]);
+    const availability = async (origin: string) =>
+      (
+        await getJson<{ total: { attempts: number; availability: number | null } }>(
+          `${pipeline.url}/api/v1/availability?${west20}${origin}`,
+        )
+      ).body.total;
+    await eventually('the probe results of broadband / west to land', async () =>
+      (await availability('')).attempts === 20 ? true : undefined,
+    );
+    const counts = async (origin: string) => {
+      const t = await availability(origin);
+      return [t.attempts, t.availability];
+    };
+    expect([await counts('&origin=partner'), await counts('&origin=network')]).toEqual([
+      [10, 4 / 10],
+      [10, 1],
+    ]);
+  });
 });
