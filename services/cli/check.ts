@@ -96,6 +96,12 @@ export async function checkModel(file: string, extraKpis: readonly DeclaredKpi[]
   }
 }
 
+/** `path: message`, as mappingProblems words it, as a problem of `file`. */
+function problemAt(file: string, problem: string): Problem {
+  const cut = problem.indexOf(': ');
+  return { file, path: problem.slice(0, cut), message: problem.slice(cut + 2) };
+}
+
 /**
  * Every mapping of `dir`: the file itself, then how it fits its source. A mapping to a
  * source whose declaration is invalid (`invalidSources`) is checked as a file only: the
@@ -116,10 +122,7 @@ export function checkMappings(dir = MAPPINGS_DIR, invalidSources: ReadonlySet<st
         });
         continue;
       }
-      for (const p of mappingProblems(mapping, source)) {
-        const cut = p.indexOf(': ');
-        problems.push({ file, path: p.slice(0, cut), message: p.slice(cut + 2) });
-      }
+      for (const p of mappingProblems(mapping, source)) problems.push(problemAt(file, p));
     } catch (err) {
       if (!(err instanceof YamlFileError)) throw err;
       problems.push(...fromYamlError(err));
@@ -147,13 +150,13 @@ export async function checkDataFile(
   if (source === undefined) throw new ReplaySetupError(`No source "${resolved.source}" here: declare it in schemas/sources/.`);
   if (resolved.mapping === undefined)
     throw new ReplaySetupError('check reads CSV files through a mapping; pass --mapping <file>.');
+  const result: FileCheck = { rows: 0, events: 0, problems: [], unlisted: 0 };
   const fit = mappingProblems(resolved.mapping, source);
   if (fit.length > 0) {
-    throw new ReplaySetupError(
-      `${shown(resolved.mappingFile ?? '')} does not fit source "${resolved.source}": ${fit.join('; ')}`,
-    );
+    // Rows through a mapping that does not fit its source would all fail the same way.
+    result.problems = fit.map((p) => problemAt(resolved.mappingFile ?? file, p));
+    return result;
   }
-  const result: FileCheck = { rows: 0, events: 0, problems: [], unlisted: 0 };
   const add = (p: Problem) => {
     if (result.problems.length < maxProblems) result.problems.push(p);
     else result.unlisted += 1;
@@ -232,9 +235,11 @@ export async function runCheck(file: string | undefined, opts: Options, io: Chec
         for (const p of fromYamlError(err)) io.stderr(`${formatProblem(p)}\n`);
         return 1;
       }
+      // Which mapping or source to use could not be told: a usage problem (2). The file does
+      // not fit its mapping (a missing column, another encoding): the file is invalid (1).
       if (err instanceof ReplaySetupError || err instanceof MappingMismatchError) {
         io.stderr(`${shown(file)}: ${err.message.split('\n').join(' ')}\n`);
-        return err instanceof ReplaySetupError && /Pass --mapping|needs --source/.test(err.message) ? 2 : 1;
+        return err instanceof ReplaySetupError ? 2 : 1;
       }
       throw err;
     }

@@ -118,6 +118,16 @@ describe('cxvitals check', () => {
     ]);
   });
 
+  it('a data file without a column its mapping reads is invalid: one line, exit 1', async () => {
+    const w = await workspace();
+    const file = path.join(w.dir, 'appreviews-2026-05.csv');
+    await writeFile(file, 'review_id,store,submitted_at\ngp-1,Google Play,2026-05-01 10:00:00\n');
+    const r = await check(file, w);
+    expect(r.code).toBe(1);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(/appreviews-2026-05\.csv: .*has no column "rating"/);
+  });
+
   it('misuse is exit 2: a data file that does not exist, a file no mapping claims', async () => {
     const w = await workspace();
     expect((await check(path.join(w.dir, 'missing.csv'), w)).code).toBe(2);
