@@ -195,6 +195,12 @@ export class DepartmentGoalService {
     return all.filter((g) => g.value.status === 'submitted' && !verifyDenial(dir, actor, g.value));
   }
 
+  async getAction(actor: Person, actionId: string): Promise<Stored<Action>> {
+    const action = await this.ctx.entities.require('action', actionId);
+    if (action.value.ownerId !== actor.id) await this.get(actor, action.value.goalId);
+    return action;
+  }
+
   async listActions(actor: Person, goalId: string): Promise<Array<Stored<Action>>> {
     await this.get(actor, goalId);
     return this.actions.list(goalId);

@@ -140,6 +140,11 @@ export function registerDepartmentGoalRoutes(app: FastifyInstance, goals: GoalsS
     async (request, reply) =>
       reply.code(201).send(flat(await service.createAction(actorOf(request), request.params.id, request.body))),
   );
+  r.get(
+    '/api/v1/actions/:id',
+    { schema: { summary: 'One action (its owner, or whoever may read its goal)', params: idParams, response: { 200: action } } },
+    async (request) => flat(await service.getAction(actorOf(request), request.params.id)),
+  );
   r.patch(
     '/api/v1/actions/:id',
     {

@@ -104,8 +104,11 @@ describe('cxvitals goals', () => {
     expect(match).not.toBeNull();
     goalId = match?.[1] ?? '';
     const listed = await cli(tokens.nocmgr, 'list', '--department', 'noc');
+    expect(listed.out.split('\n')[0]).toBe(
+      'ID             DEPARTMENT  STATUS  V  EVALUATION  VALUE  TITLE                      METRIC',
+    );
     expect(listed.out.split('\n')[1]).toBe(
-      `${goalId}  noc         draft   1  East voice serviceability  serviceability{service=voice,region=east} >= 0.97 (7d)`,
+      `${goalId}  noc         draft   1  —           —      East voice serviceability  serviceability{service=voice,region=east} >= 97.0 % (7d)`,
     );
   });
 
@@ -133,7 +136,10 @@ describe('cxvitals goals', () => {
       '--due',
       '2026-02-01',
     );
-    expect(r.out).toMatch(/^recorded act-[0-9a-f]+ \(metric before: 0\.98\)\n$/);
+    // The 7 days before now (Jan 5): 7 × 98 / 7 × 100, shown as a percentage.
+    expect(r.out).toMatch(
+      /^recorded act-[0-9a-f]+ \(metric before, 2025-12-29T00:00:00.000Z – 2026-01-05T00:00:00.000Z: 98.0 %\)\n$/,
+    );
   });
 
   it('overview prints the commitment overview as text, JSON or HTML', async () => {
@@ -143,13 +149,59 @@ describe('cxvitals goals', () => {
     });
     const text = await cli(tokens.noc1, 'overview', session.body.id);
     expect(text.out).toContain(`${goalId}  East voice serviceability  [verified]`);
-    expect(text.out).toContain('  - Re-home the east trunk (NOC Engineer One, due 2026-02-01, planned; before 0.98, after —)');
+    expect(text.out).toContain('  - Re-home the east trunk (NOC Engineer One, due 2026-02-01, planned; before 98.0 %, after —)');
     expect(text.out).toContain('Not yet acknowledged: noc1, noc2');
     const json = JSON.parse((await cli(tokens.noc1, 'overview', session.body.id, '--json')).out) as { pending: string[] };
     expect(json.pending).toEqual(['noc1', 'noc2']);
     expect((await cli(tokens.noc1, 'overview', session.body.id, '--html')).out).toContain(
       '<h1>Commitment session: Network Operations Centre</h1>',
     );
+  });
+
+  it('runs the rest of the cycle: activate, an action with its own metric done, commitment, acknowledgement, next cycle', async () => {
+    expect((await cli(tokens.nocmgr, 'activate', goalId)).out).toBe(`${goalId} active (version 4)\n`);
+    const action = await cli(
+      tokens.noc1,
+      'action',
+      goalId,
+      '--title',
+      'Fix the east voice gateway',
+      '--owner',
+      'noc1',
+      '--due',
+      '2026-01-31',
+      '--metric',
+      'serviceability',
+      '--service',
+      'voice',
+      '--target',
+      '0.99',
+      '--window',
+      '3d',
+    );
+    // Own metric, 3 days before Jan 5: 3 × 98 / 3 × 100.
+    expect(action.out).toMatch(
+      /^recorded (act-[0-9a-f]+) \(metric before, 2026-01-02T00:00:00.000Z – 2026-01-05T00:00:00.000Z: 98.0 %\)\n$/,
+    );
+    const actionId = /recorded (act-[0-9a-f]+)/.exec(action.out)?.[1] ?? '';
+    const done = await cli(tokens.noc1, 'done', actionId);
+    expect(done.out).toBe(`${actionId} done at 2026-01-05T00:00:00.000Z; metric after read when 3d have passed\n`);
+    const held = await cli(tokens.nocmgr, 'commitment', '--cycle', cycleId, '--department', 'noc');
+    const sessionId = /^held (cs-[0-9a-f]+); to acknowledge: noc1, noc2\n$/.exec(held.out)?.[1] ?? '';
+    expect(sessionId).not.toBe('');
+    expect((await cli(tokens.noc2, 'ack', sessionId, '--comment', 'agreed')).out).toBe(`acknowledged ${sessionId}\n`);
+    expect((await cli(tokens.noc1, 'overview', sessionId)).out).toContain('Not yet acknowledged: noc1');
+    await h.goals.runOnce();
+    const listed = await cli(tokens.nocmgr, 'list', '--department', 'noc');
+    // 7 days to Jan 5 of east voice: 98.0 %, below the 98.5 % warning → at risk.
+    expect(listed.out.split('\n')[1]).toContain('active  4  at_risk     98.0 %');
+    const next = await cli(tokens.planner, 'next', cycleId, '--name', '2026-Q2', '--id', 'q2-cli');
+    expect(next.err).toBe('');
+    expect(next.out.split('\n')[0]).toBe(
+      'started q2-cli: 2 achieved, 0 missed, 0 not measured, 0 goals and 0 actions carried forward',
+    );
+    const cycles = await cli(tokens.noc1, 'cycles');
+    expect(cycles.out).toContain('q2-cli');
   });
 
   it('without a token it says how to get one', async () => {
