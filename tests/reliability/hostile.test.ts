@@ -10,6 +10,7 @@ import { generateIngestToken, IngestAuth, parseTokenEntries } from '../../servic
 import { IngestService } from '../../services/ingest/ingest.ts';
 import { loadModel } from '../../services/model/index.ts';
 import { buildHttpApp } from '../../services/roles.ts';
+import { generateReadToken, parseReadTokenEntries, READ_SCOPES, ReadTokens } from '../../services/shared/auth/tokens.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
@@ -37,6 +38,8 @@ const ADMIN = `reliability-admin-${randomBytes(16).toString('hex')}`;
 const PLANTED_EMAIL = 'planted-secret@example.invalid';
 const HIDDEN_GETS = ['/', '/healthz', '/livez', '/readyz', '/metrics', '/api/v1/openapi.json'];
 const NOT_INJECTABLE = new Set(['/api/v1/live']); // a server-sent event stream: checked once over real HTTP below
+/** Routes that read vital signs, raw events or counters: they take a read token (docs/security.md). */
+const isRead = (path: string) => /^\/api\/v1\/(kpis|kqis|csi|availability|events$|dashboard\/|live|ingest\/stats)/.test(path);
 
 interface Operation {
   method: string;
@@ -63,6 +66,10 @@ describe('hostile input at every public endpoint', () => {
     const metrics = createMetrics();
     const bus = busDouble().bus;
     const ingestToken = generateIngestToken('probe');
+    // Read tokens of each scope (issue 15): the reads below are asked with each, and with none.
+    const readAll = generateReadToken(READ_SCOPES, { owner: 'all' });
+    const readVitals = generateReadToken(['read:vitals'], { owner: 'vitals' });
+    const readMetrics = generateReadToken(['read:metrics'], { owner: 'metrics' });
     const goals = new GoalsService({ store: recording, log: silentLogger, registry: metrics.registry, adminToken: ADMIN });
     const model = await loadModel();
     app = await buildHttpApp({
@@ -75,6 +82,11 @@ describe('hostile input at every public endpoint', () => {
       ingestEdge: { auth: IngestAuth.fromEntries(parseTokenEntries(ingestToken.entry, 'reliability')) },
       vitals: { store: recording, model: () => model, excuseRetroactiveMaintenance: false },
       goals,
+      auth: {
+        readTokens: ReadTokens.fromEntries(
+          parseReadTokenEntries([readAll, readVitals, readMetrics].map((t) => t.entry).join('\n'), 'reliability'),
+        ),
+      },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const server = app;
@@ -91,7 +103,7 @@ describe('hostile input at every public endpoint', () => {
     const issued = (
       await server.inject({ method: 'POST', url: '/api/v1/people/secret-person/tokens', headers: admin, payload: { label: 'x' } })
     ).json() as { token: string };
-    const tokens = [issued.token, ADMIN, ingestToken.token];
+    const tokens = [issued.token, ADMIN, ingestToken.token, readAll.token, readVitals.token, readMetrics.token];
     const hashes = tokens.map(sha256);
 
     const failures: string[] = [];
@@ -168,7 +180,7 @@ describe('hostile input at every public endpoint', () => {
         });
       }
     }
-    // Health, metrics, the OpenAPI document and the dashboard page are public by design.
+    // Probes, the OpenAPI document and the open forms of /healthz and the dashboard page (a sign-in form) are public by design.
     const publicPaths = new Set<string>(HIDDEN_GETS);
     const isPublic = (url: string) => publicPaths.has((url.split('?')[0] ?? '').replace(/\/(nope|probe)$/, ''));
     const fill = (template: string, values: Record<string, string> = {}) =>
@@ -176,7 +188,11 @@ describe('hostile input at every public endpoint', () => {
         encodeURIComponent(wellFormed(values[name] ?? (name === 'source' ? 'probe' : 'nope'))),
       );
     const credentialsFor = (op: Operation) =>
-      op.path.startsWith('/api/v1/events/') ? { authorization: `Bearer ${ingestToken.token}` } : admin;
+      op.path.startsWith('/api/v1/events/')
+        ? { authorization: `Bearer ${ingestToken.token}` }
+        : isRead(op.path)
+          ? { authorization: `Bearer ${readAll.token}` }
+          : admin;
     const bodyOf = (op: Operation, payload: unknown) =>
       op.bodyStrings === null
         ? {}
@@ -269,6 +285,30 @@ describe('hostile input at every public endpoint', () => {
         }
       }
     }
+    // Every read with a token of each scope and with none: none → 401, the wrong scope → 403,
+    // the right one → served (or a 4xx about the query, never 401/403).
+    const reads = [...operations.filter((op) => op.method === 'GET' && isRead(op.path)).map((op) => fill(op.path)), '/metrics'];
+    for (const url of reads) {
+      const needs = url === '/metrics' || url === '/api/v1/ingest/stats' ? 'read:metrics' : 'read:vitals';
+      const cases: Array<[string, Record<string, string>, number[]]> = [
+        ['no token', {}, [401]],
+        ['read:vitals', { authorization: `Bearer ${readVitals.token}` }, needs === 'read:vitals' ? [] : [403]],
+        ['read:metrics', { authorization: `Bearer ${readMetrics.token}` }, needs === 'read:metrics' ? [] : [403]],
+        ['every read scope', { authorization: `Bearer ${readAll.token}` }, []],
+      ];
+      for (const [what, headers, only] of cases) {
+        const res = await send(
+          `GET ${url} with ${what}`,
+          { method: 'GET', url, headers },
+          { authenticated: what !== 'no token' },
+        );
+        if (!res) continue;
+        const refused = res.statusCode === 401 || res.statusCode === 403;
+        if (only.length > 0 && !only.includes(res.statusCode))
+          failures.push(`GET ${url} with ${what}: ${res.statusCode}, not ${only.join('/')}`);
+        if (only.length === 0 && refused) failures.push(`GET ${url} with ${what}: refused (${res.statusCode})`);
+      }
+    }
     for (const protectedPath of [
       '/api/v1/people',
       '/api/v1/me',
@@ -311,12 +351,15 @@ describe('hostile input at every public endpoint', () => {
     // Over real HTTP: the event stream, and a URL longer than any proxy would pass.
     const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
     const live = await fetch(`${base}/api/v1/live?x=${encodeURIComponent(HOSTILE_VALUES[0] ?? '')}`, {
+      headers: { authorization: `Bearer ${readAll.token}` },
       signal: AbortSignal.timeout(3_000),
     })
       .then((r) => r.status)
       .catch(() => 0);
     if (live >= 500) failures.push(`GET /api/v1/live answered ${live}`);
-    const longUrl = await fetch(`${base}/api/v1/kpis?service=${'a'.repeat(100_000)}`)
+    const longUrl = await fetch(`${base}/api/v1/kpis?service=${'a'.repeat(100_000)}`, {
+      headers: { authorization: `Bearer ${readAll.token}` },
+    })
       .then((r) => r.status)
       .catch(() => 431);
     if (longUrl >= 500 && longUrl !== 431) failures.push(`a 100 kB URL answered ${longUrl}`);
