@@ -39,6 +39,7 @@ export function dashboardPage(sourceHash: string): string {
 </header>
 <div id="stale" class="banner" role="alert" hidden></div>
 <section id="overview" class="overview" aria-label="Goals and maintenance"></section>
+<section id="incidents" class="incidents panel" aria-label="Incidents" aria-live="polite"></section>
 <main id="services" class="services" aria-busy="true"><p class="placeholder">Loading vital signs…</p></main>
 <dialog id="drill" class="drill" aria-labelledby="drill-title">
   <form method="dialog" class="drill-close"><button aria-label="Close">✕</button></form>

@@ -1,5 +1,5 @@
 import { type IncidentSettings, SIGNAL_IDS, type SignalId } from './settings.ts';
-import { type MinuteSeries, type SignalDefinition, signalDefinitions, sumMinutes } from './signals.ts';
+import { type MinuteSeries, type SignalDefinition, type Summed, signalDefinitions, sumMinutes } from './signals.ts';
 
 /**
  * Anomaly scores per signal and minute, each with the baseline it was judged against.
@@ -59,21 +59,40 @@ class SignalValues {
     private readonly def: SignalDefinition,
     private readonly windowMinutes: number,
     private readonly minCount: number,
+    private readonly sums: WindowSums,
   ) {}
 
   /** The value at `minute`, null when fewer than minCount events stand behind it or the window has no data. */
   at(minute: number): { value: number | null; count: number } {
     let v = this.memo.get(minute);
     if (!v) {
-      const raw = this.def.value(sumMinutes(this.series, minute, this.windowMinutes));
       // A window with no minute in the series had no data at all (nothing was running), which
       // is not the same as 0 contacts: it gives no value, so it never enters a baseline.
       let seen = false;
       for (let i = 0; i < this.windowMinutes && !seen; i += 1) seen = this.series.has(minute - i * MINUTE);
-      v = !seen || raw.count < this.minCount ? { value: null, count: raw.count } : raw;
+      if (!seen) v = { value: null, count: 0 };
+      else {
+        const raw = this.def.value(this.sums.at(minute, this.windowMinutes));
+        v = raw.count < this.minCount ? { value: null, count: raw.count } : raw;
+      }
       this.memo.set(minute, v);
     }
     return v;
+  }
+}
+
+/** Summed counts per (minute, window length), shared by the signals of the same window. */
+class WindowSums {
+  private readonly memo = new Map<string, Summed>();
+  constructor(private readonly series: MinuteSeries) {}
+  at(minute: number, windowMinutes: number): Summed {
+    const key = `${minute}:${windowMinutes}`;
+    let sums = this.memo.get(key);
+    if (!sums) {
+      sums = sumMinutes(this.series, minute, windowMinutes);
+      this.memo.set(key, sums);
+    }
+    return sums;
   }
 }
 
@@ -90,10 +109,11 @@ export class Scorer {
     options: { excuseRetroactive: boolean } = { excuseRetroactive: false },
   ) {
     this.defs = signalDefinitions(options);
+    const sums = new WindowSums(series);
     this.values = Object.fromEntries(
       SIGNAL_IDS.map((id) => {
         const s = settings.signals[id];
-        return [id, new SignalValues(series, this.defs[id], s.windowMinutes, s.minCount)];
+        return [id, new SignalValues(series, this.defs[id], s.windowMinutes, s.minCount, sums)];
       }),
     ) as Record<SignalId, SignalValues>;
   }

@@ -56,6 +56,11 @@ export class LiveStatus {
     setInterval(() => this.render(), 1000);
   }
 
+  /** Another event of the stream (e.g. `incident`), with its parsed data. */
+  on(event: string, listener: (data: unknown) => void): void {
+    this.source?.addEventListener(event, (e) => listener(JSON.parse((e as MessageEvent<string>).data)));
+  }
+
   /** Newer data seen by the page itself (a refresh) also counts. */
   noteWindowEnd(ms: number): void {
     this.newestWindowEnd = Math.max(this.newestWindowEnd ?? 0, ms);

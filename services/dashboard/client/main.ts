@@ -5,6 +5,7 @@ import { renderCard } from './card.ts';
 import { destroyCharts } from './charts.ts';
 import { byId, h } from './dom.ts';
 import { DrillDown } from './drilldown.ts';
+import { IncidentsPanel } from './incidents.ts';
 import { LiveStatus } from './live.ts';
 import { renderOverview } from './overview.ts';
 import { queryFor } from './query.ts';
@@ -29,6 +30,7 @@ const form = byId<HTMLFormElement>('filters');
 let meta: Meta;
 let drill: DrillDown;
 let live: LiveStatus;
+const incidents = new IncidentsPanel(byId('incidents'), timeZone);
 let current: { query: Query; data: Map<string, ServiceData> } | undefined;
 let refreshing = false;
 let pending = false;
@@ -107,6 +109,7 @@ async function refresh(): Promise<void> {
     );
     for (const draw of draws) draw();
     overviewEl.replaceChildren(...renderOverview(goals, [...data.values()], timeZone));
+    await incidents.refresh(query.region);
     servicesEl.setAttribute('aria-busy', 'false');
     Object.assign(document.body.dataset, {
       state: 'ready',
@@ -167,6 +170,7 @@ async function start(): Promise<void> {
   drill = new DrillDown(meta, timeZone);
   live = new LiveStatus(() => scheduleRefresh(), timeZone);
   live.connect();
+  live.on('incident', () => scheduleRefresh());
   await refresh();
   setInterval(scheduleRefresh, PERIODIC_REFRESH_MS);
 }
