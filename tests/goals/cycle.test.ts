@@ -336,6 +336,13 @@ describe('one action-planning cycle, end to end', () => {
     const html = await h.call('GET', `/api/v1/goals/${ids.a}/trend.html`, t.noc1);
     expect(html.text).toContain('<polyline');
     expect(html.text).toContain('Status <b>at_risk</b>');
+    // Target and warning lines labelled in the feed's unit; the time axis starts at the first bucket, not the quarter.
+    expect(html.text).toContain('>target &gt;= 99.50 %</text>');
+    expect(html.text).toContain('>warning 99.80 %</text>');
+    expect(html.text).toContain('>2026-01-01 12:00</text>');
+    // A y-axis with round ticks in percent around 0.99 … 1 (data), 0.995 and 0.998.
+    expect(html.text).toContain('text-anchor="end">99.00 %</text>');
+    expect(html.text).toContain('text-anchor="end">100.0 %</text>');
   });
 
   it('10. the commitment session gives the overview and collects each acknowledgement', async () => {

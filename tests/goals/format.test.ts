@@ -19,3 +19,11 @@ describe('formatting goal values', () => {
     expect(formatFeedValue(null, { kind: 'csi' })).toBe('—');
   });
 });
+
+describe('trend axis ticks', () => {
+  it('are round steps of 1, 2 or 5 × a power of ten covering the range', async () => {
+    const { niceTicks } = await import('../../services/goals/html.ts');
+    expect(niceTicks(0.985, 1.005)).toEqual([0.985, 0.99, 0.995, 1, 1.005]);
+    expect(niceTicks(12, 97)).toEqual([0, 20, 40, 60, 80, 100]);
+  });
+});
