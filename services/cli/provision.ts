@@ -121,6 +121,7 @@ async function provision(options: ProvisionOptions): Promise<number> {
       clientId: config.kafka.clientId,
       log,
       increasePartitions: options.increasePartitions,
+      security: config.kafka.security,
     });
     if (options.json) out(JSON.stringify({ topics: outcomes }));
     else {
@@ -137,6 +138,7 @@ async function provision(options: ProvisionOptions): Promise<number> {
       password: config.clickhouse.password,
       database: config.clickhouse.database,
       dataDir: config.dataDir,
+      tls: config.clickhouse.tls,
       log,
     });
     try {

@@ -3,6 +3,7 @@ import { sourceTopics } from '../aggregator/topics.ts';
 import { DLQ_TOPIC } from '../shared/bus/bus.ts';
 import { createBus } from '../shared/bus/index.ts';
 import type { BusLogger } from '../shared/bus/options.ts';
+import { type KafkaSecurity, kafkajsSecurityConfig, PLAINTEXT } from '../shared/bus/security.ts';
 import { parseBrokers } from '../shared/bus/util.ts';
 import type { Config } from '../shared/config/config.ts';
 import { type SourceName, sourceNames } from '../shared/sources/registry.ts';
@@ -96,6 +97,8 @@ export interface ApplyOptions {
   log: BusLogger;
   /** Add partitions to existing topics that have fewer than planned (moves keys: drain first). */
   increasePartitions?: boolean;
+  /** TLS / SASL to the brokers (shared/bus/security.ts). Default: plaintext. */
+  security?: KafkaSecurity;
   timeoutMs?: number;
 }
 
@@ -107,6 +110,7 @@ export async function applyTopicPlan(plan: readonly TopicSpec[], options: ApplyO
   const kafka = new Kafka({
     clientId: `${options.clientId}-provision`,
     brokers: parseBrokers(options.brokers),
+    ...kafkajsSecurityConfig(options.security ?? PLAINTEXT),
     connectionTimeout: 5_000,
     requestTimeout: options.timeoutMs ?? 30_000,
     retry: { retries: 3 },
@@ -176,6 +180,7 @@ async function createMissing(
       brokers: options.brokers,
       clientId: `${options.clientId}-provision`,
       log: options.log,
+      ...(options.security ? { security: options.security } : {}),
     });
     try {
       await bus.ensureTopics(missing.map((t) => t.topic));

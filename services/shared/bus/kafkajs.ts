@@ -67,6 +67,7 @@ import type {
 import { BusError } from './bus.ts';
 import type { BusLogger, BusOptions, ResolvedBusOptions } from './options.ts';
 import { DEFAULT_MAX_BATCH_SIZE, resolveBusOptions } from './options.ts';
+import { kafkajsSecurityConfig } from './security.ts';
 import {
   errorMessage,
   headerValueToString,
@@ -168,6 +169,7 @@ export class KafkajsBus implements Bus {
     this.kafka = new Kafka({
       clientId: this.opts.clientId,
       brokers: parseBrokers(this.brokers),
+      ...kafkajsSecurityConfig(this.opts.security),
       connectionTimeout: Math.min(this.opts.connectTimeoutMs, 3_000),
       requestTimeout: 30_000,
       retry: { initialRetryTime: 100, maxRetryTime: 5_000, retries: 8 },

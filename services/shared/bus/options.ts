@@ -4,6 +4,7 @@
  * tests shorten the timeouts.
  */
 import type { KafkaClientKind } from './bus.ts';
+import { type KafkaSecurity, PLAINTEXT } from './security.ts';
 
 /**
  * The logging shape the bus needs: a pino logger satisfies it (`log.info({ ... }, 'msg')`),
@@ -43,6 +44,8 @@ export interface BusOptions {
    * kafkajs bus falls back to a non-idempotent producer there (logged as a warning).
    */
   idempotent?: boolean;
+  /** TLS / SASL to the brokers (security.ts). Default: plaintext. */
+  security?: KafkaSecurity;
 }
 
 export interface ResolvedBusOptions extends Required<Omit<BusOptions, 'log'>> {
@@ -60,6 +63,7 @@ export const resolveBusOptions = (options: BusOptions): ResolvedBusOptions => ({
   sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
   heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
   idempotent: options.idempotent ?? true,
+  security: options.security ?? PLAINTEXT,
 });
 
 /** Default upper bound of messages per `onBatch` call. */

@@ -80,6 +80,7 @@ import type {
 import { BusError } from './bus.ts';
 import type { BusLogger, BusOptions, ResolvedBusOptions } from './options.ts';
 import { DEFAULT_MAX_BATCH_SIZE, resolveBusOptions } from './options.ts';
+import { rdkafkaSecurityConfig } from './security.ts';
 import {
   delay,
   errorMessage,
@@ -174,6 +175,7 @@ export class RdkafkaBus implements Bus {
       global: {
         'bootstrap.servers': this.brokers,
         'client.id': this.opts.clientId,
+        ...rdkafkaSecurityConfig(this.opts.security),
         dr_cb: true,
         'enable.idempotence': this.opts.idempotent,
         'socket.keepalive.enable': true,
@@ -371,6 +373,7 @@ export class RdkafkaBus implements Bus {
           {
             'bootstrap.servers': this.brokers,
             'client.id': `${this.opts.clientId}-offsets`,
+            ...rdkafkaSecurityConfig(this.opts.security),
             'group.id': groupId,
             'enable.auto.commit': false,
             'log.connection.close': false,
@@ -477,6 +480,7 @@ class RdkafkaSubscription implements ConsumerHandle {
     const global: ConsumerGlobalConfig = {
       'bootstrap.servers': opts.brokers,
       'client.id': opts.clientId,
+      ...rdkafkaSecurityConfig(opts.security),
       'group.id': sub.groupId,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseReadTokenEntry, type ReadTokenEntry } from '../auth/tokens.ts';
+import { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS, type KafkaSecurity } from '../bus/security.ts';
+import type { StoreTls } from '../store/store.ts';
+import { transportSecrets } from './transport.ts';
 
 /**
  * Every setting cxvitals reads, declared once. The table in the README is the human
@@ -135,9 +138,55 @@ export const SETTINGS = {
     doc: "Consumer-group session timeout: how soon a dead aggregator's partitions move to another (default 30000, 6000 embedded).",
   },
   KAFKA_CLIENT_ID: { schema: z.string().trim().min(1), default: 'cxvitals', doc: 'Kafka client.id.' },
+  KAFKA_SECURITY_PROTOCOL: {
+    schema: z.string().trim().toLowerCase().pipe(z.enum(KAFKA_SECURITY_PROTOCOLS)),
+    default: 'plaintext',
+    doc: 'How to reach KAFKA_BROKERS: plaintext, ssl (TLS), sasl_plaintext or sasl_ssl (SASL over TLS; use this across any network you do not own). Both Kafka clients take it (librdkafka security.protocol, kafkajs ssl/sasl).',
+  },
+  KAFKA_SSL_CA_FILE: {
+    schema: z.string().trim().min(1),
+    doc: "PEM file of the CA that signed the brokers' certificates (ssl / sasl_ssl; unset → the system CAs).",
+  },
+  KAFKA_SSL_CERT_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'Client certificate (PEM) for mutual TLS with the brokers; needs KAFKA_SSL_KEY_FILE.',
+  },
+  KAFKA_SSL_KEY_FILE: { schema: z.string().trim().min(1), doc: 'Private key (PEM) of KAFKA_SSL_CERT_FILE.' },
+  KAFKA_SASL_MECHANISM: {
+    schema: z.string().trim().toLowerCase().pipe(z.enum(KAFKA_SASL_MECHANISMS)),
+    doc: 'SASL mechanism (sasl_plaintext / sasl_ssl): PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.',
+  },
+  KAFKA_SASL_USERNAME: { schema: z.string().trim().min(1), doc: 'SASL user name (sasl_plaintext / sasl_ssl).' },
+  KAFKA_SASL_PASSWORD: {
+    schema: z.string().min(1),
+    redactInErrors: true,
+    doc: 'SASL password. Prefer KAFKA_SASL_PASSWORD_FILE (a mounted secret). Never logged.',
+  },
+  KAFKA_SASL_PASSWORD_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'File holding the SASL password (one trailing newline is ignored); instead of KAFKA_SASL_PASSWORD.',
+  },
   CLICKHOUSE_URL: { schema: httpUrl, doc: 'ClickHouse HTTP endpoint. Unset → embedded chDB in CXV_DATA_DIR.' },
   CLICKHOUSE_USER: { schema: z.string().trim().min(1), default: 'default', doc: 'ClickHouse user (with CLICKHOUSE_URL).' },
-  CLICKHOUSE_PASSWORD: { schema: z.string(), default: '', doc: 'ClickHouse password (with CLICKHOUSE_URL). Never logged.' },
+  CLICKHOUSE_PASSWORD: {
+    schema: z.string(),
+    default: '',
+    redactInErrors: true,
+    doc: 'ClickHouse password (with CLICKHOUSE_URL). Prefer CLICKHOUSE_PASSWORD_FILE (a mounted secret). Never logged.',
+  },
+  CLICKHOUSE_PASSWORD_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'File holding the ClickHouse password (one trailing newline is ignored); instead of CLICKHOUSE_PASSWORD.',
+  },
+  CLICKHOUSE_CA_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'PEM file of the CA that signed the ClickHouse server certificate (needs an https:// CLICKHOUSE_URL; unset → the system CAs).',
+  },
+  CLICKHOUSE_CERT_FILE: {
+    schema: z.string().trim().min(1),
+    doc: 'Client certificate (PEM) for mutual TLS with ClickHouse; needs CLICKHOUSE_KEY_FILE and CLICKHOUSE_CA_FILE.',
+  },
+  CLICKHOUSE_KEY_FILE: { schema: z.string().trim().min(1), doc: 'Private key (PEM) of CLICKHOUSE_CERT_FILE.' },
   CLICKHOUSE_DATABASE: {
     schema: z
       .string()
@@ -263,6 +312,31 @@ export const SETTINGS = {
     schema: z.string().trim().min(1),
     doc: 'File with more ingest token entries, one `source:sha256hex` per line (`#` starts a comment); read at start, added to CXV_INGEST_TOKENS.',
   },
+  CXV_READ_MAX_CELLS: {
+    schema: intIn(100, 10_000_000),
+    default: '20000',
+    doc: 'Buckets × series one read may compute (a CSI read without a segment filter is 1 + segments series); past it a read gets 400 READ_TOO_LARGE naming a step or range that fits.',
+  },
+  CXV_READ_MAX_RESPONSE_BYTES: {
+    schema: intIn(1024, 1024 * 1024 * 1024),
+    default: '16777216',
+    doc: 'Largest answer of a read route, bytes; a bigger one is replaced by 400 READ_TOO_LARGE.',
+  },
+  CXV_READ_CONCURRENCY: {
+    schema: intIn(1, 256),
+    default: '2',
+    doc: 'Reads computed at once in the process; more wait their turn (ingest and health routes never wait).',
+  },
+  CXV_READ_CONCURRENCY_PER_CLIENT: {
+    schema: intIn(1, 256),
+    default: '1',
+    doc: 'Reads computed at once for one client address.',
+  },
+  CXV_READ_QUEUE_PER_CLIENT: {
+    schema: intIn(0, 10_000),
+    default: '16',
+    doc: 'Reads one client address may have waiting; one more gets 429 READS_BUSY with Retry-After.',
+  },
   CXV_INGEST_MAX_BODY_BYTES: {
     schema: intIn(1024, 1024 * 1024 * 1024),
     default: '10485760',
@@ -356,6 +430,8 @@ export interface Config {
     embeddedBrokers: number;
     clientId: string;
     sessionTimeoutMs: number | undefined;
+    /** TLS / SASL to the brokers (shared/bus/security.ts). */
+    security: KafkaSecurity;
   };
   clickhouse: {
     mode: 'embedded' | 'external';
@@ -365,6 +441,16 @@ export interface Config {
     database: string;
     /** ClickHouse cluster name: replicated + distributed tables (CLICKHOUSE_CLUSTER). */
     cluster: string | undefined;
+    /** https CA (and client certificate) files; undefined → the system CAs. */
+    tls: StoreTls | undefined;
+  };
+  /** Cost limits and concurrency of reads (services/api/read-limits.ts ReadLimitSettings). */
+  reads: {
+    maxCells: number;
+    maxResponseBytes: number;
+    concurrency: number;
+    perClientConcurrency: number;
+    perClientQueue: number;
   };
   /** Topic provisioning (`cxvitals provision`). */
   topics: {
@@ -447,6 +533,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       message:
         'needs CLICKHOUSE_URL: the embedded chDB is a single node (unset CLICKHOUSE_CLUSTER, or point CLICKHOUSE_URL at the cluster)',
     });
+  const secrets = transportSecrets(values, env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const v = values as Record<SettingName, never>;
   const brokers = v.KAFKA_BROKERS as string | undefined;
@@ -464,14 +551,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddedBrokers: v.CXV_EMBEDDED_KAFKA_BROKERS,
       clientId: v.KAFKA_CLIENT_ID,
       sessionTimeoutMs: v.CXV_KAFKA_SESSION_TIMEOUT_MS as number | undefined,
+      security: secrets.kafka,
     },
     clickhouse: {
       mode: url ? 'external' : 'embedded',
       url,
       user: v.CLICKHOUSE_USER,
-      password: v.CLICKHOUSE_PASSWORD,
+      password: secrets.clickhousePassword,
       database: v.CLICKHOUSE_DATABASE,
       cluster: v.CLICKHOUSE_CLUSTER as string | undefined,
+      tls: secrets.clickhouseTls,
+    },
+    reads: {
+      maxCells: v.CXV_READ_MAX_CELLS,
+      maxResponseBytes: v.CXV_READ_MAX_RESPONSE_BYTES,
+      concurrency: v.CXV_READ_CONCURRENCY,
+      perClientConcurrency: v.CXV_READ_CONCURRENCY_PER_CLIENT,
+      perClientQueue: v.CXV_READ_QUEUE_PER_CLIENT,
     },
     topics: {
       partitions: v.CXV_TOPIC_PARTITIONS,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import type { Logger } from '../log.ts';
 
@@ -19,7 +20,24 @@ export interface StoreOptions {
   password?: string;
   database: string;
   dataDir?: string;
+  /** https to ClickHouse: the CA that signed its certificate, and a client certificate for mutual TLS (PEM files). */
+  tls?: StoreTls | undefined;
   log: Logger;
+}
+
+export interface StoreTls {
+  caFile: string;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+}
+
+/** @clickhouse/client's `tls` option from PEM files (read once, at open). */
+export function clickhouseTlsOptions(
+  tls: StoreTls,
+  read: (file: string) => Buffer = readFileSync,
+): { ca_cert: Buffer } | { ca_cert: Buffer; cert: Buffer; key: Buffer } {
+  const ca_cert = read(tls.caFile);
+  return tls.certFile && tls.keyFile ? { ca_cert, cert: read(tls.certFile), key: read(tls.keyFile) } : { ca_cert };
 }
 
 export type QueryParams = Record<string, unknown>;
@@ -165,8 +183,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     location = options.dataDir;
   } else {
     if (!options.url) throw new StoreError('STORE_UNAVAILABLE', 'External store needs CLICKHOUSE_URL.');
+    let tls: ReturnType<typeof clickhouseTlsOptions> | undefined;
+    try {
+      tls = options.tls ? clickhouseTlsOptions(options.tls) : undefined;
+    } catch (err) {
+      throw new StoreError(
+        'STORE_UNAVAILABLE',
+        `Cannot read the ClickHouse TLS files (CLICKHOUSE_CA_FILE / _CERT_FILE / _KEY_FILE): ${describeError(err)}.`,
+        { cause: err },
+      );
+    }
     client = createClient({
       url: options.url,
+      ...(tls ? { tls } : {}),
       username: options.user ?? 'default',
       password: options.password ?? '',
       database: 'default',
