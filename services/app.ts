@@ -5,6 +5,7 @@ import { AGGREGATOR_GROUP, Aggregator } from './aggregator/aggregator.ts';
 import { CsiMaterializer } from './aggregator/csi-materializer.ts';
 import { bindings } from './aggregator/families/index.ts';
 import { PROBE_TABLE } from './aggregator/families/probe.ts';
+import { StoredVersions } from './aggregator/ledger.ts';
 import { consumerGroupFromMetrics } from './api/probes.ts';
 import { buildServer, type RolePlugin } from './api/server.ts';
 import { configureReadLimits } from './api/read-limits.ts';
@@ -186,6 +187,7 @@ async function startIngest(f: Foundation, run: boolean, stops: Stops) {
     maxInFlightEvents: config.ingest.maxInFlightEvents,
     produceTimeoutMs: config.ingest.produceTimeoutMs,
     backlog,
+    versions: new StoredVersions(f.store),
   });
   const auth = await loadIngestAuth(config.ingest);
   log.info({ grants: auth.grants, demo: auth.demo }, 'ingest auth');

@@ -84,6 +84,46 @@ export function verdictFor(
   return retraction ? { kind: 'retraction' } : { kind: 'correction' };
 }
 
+/**
+ * What ingest tells a sender about the events it just accepted, before the aggregator has
+ * read them: per eventId, the fingerprints already known (one query). A view at receipt:
+ * the aggregator's verdict (its counters) is the one that counts.
+ */
+export class StoredVersions {
+  constructor(private readonly store: Store) {}
+
+  async known(source: string, eventIds: readonly string[]): Promise<Map<string, number[]>> {
+    if (eventIds.length === 0) return new Map();
+    const rows = await this.store.query<{ event_id: string; fingerprints: Array<string | number> }>(
+      `SELECT event_id, fingerprints FROM ${this.store.table('event_versions')} FINAL
+       WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
+      { source, ids: [...new Set(eventIds)] },
+    );
+    return new Map(rows.map((r) => [r.event_id, r.fingerprints.map(Number)]));
+  }
+}
+
+/** new, duplicate or corrected, per event of one body, in order: what the body would do given what is known. */
+export function classifyVersions(
+  events: ReadonlyArray<{ eventId: string; fingerprint: number }>,
+  known: ReadonlyMap<string, readonly number[]>,
+): { fresh: number; duplicate: number; corrected: number } {
+  const seen = new Map<string, Set<number>>();
+  const counts = { fresh: 0, duplicate: 0, corrected: 0 };
+  for (const { eventId, fingerprint } of events) {
+    let fingerprints = seen.get(eventId);
+    if (!fingerprints) {
+      fingerprints = new Set(known.get(eventId) ?? []);
+      seen.set(eventId, fingerprints);
+    }
+    if (fingerprints.has(fingerprint)) counts.duplicate += 1;
+    else if (fingerprints.size > 0) counts.corrected += 1;
+    else counts.fresh += 1;
+    fingerprints.add(fingerprint);
+  }
+  return counts;
+}
+
 interface VersionRow {
   event_id: string;
   fingerprints: Array<string | number>;

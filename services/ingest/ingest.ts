@@ -1,5 +1,6 @@
-import { type Bus, BusError, backfillTopicForSource, type OutgoingMessage, topicForSource } from '../shared/bus/bus.ts';
+import { classifyVersions, fingerprintOf, type StoredVersions, versionPayload } from '../aggregator/ledger.ts';
 import { retractionMessage } from '../aggregator/retraction.ts';
+import { type Bus, BusError, backfillTopicForSource, type OutgoingMessage, topicForSource } from '../shared/bus/bus.ts';
 import type { Metrics } from '../shared/metrics.ts';
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../shared/sources/avro.ts';
 import { type FieldError, fieldErrors, requiredMessage } from '../shared/sources/common.ts';
@@ -37,6 +38,14 @@ export interface IngestResult {
   errorsOmitted: number;
   /** The topic the accepted events went to (`cx.<source>.v1`, or the backfill topic). */
   topic: string;
+  /**
+   * Of `accepted`, as known when they arrived (`classify`): events whose eventId was seen
+   * before with other content (corrections) and with the same content (duplicates). The
+   * aggregator decides for good (GET /api/v1/ingest/stats `aggregated`). Absent when not
+   * asked for, or when the store could not tell.
+   */
+  corrected?: number;
+  duplicate?: number;
 }
 
 export interface IngestOptions {
@@ -48,14 +57,18 @@ export interface IngestOptions {
   produceTimeoutMs?: number;
   /** Refuses a topic while the aggregator's uncommitted backlog on it is too large (CXV_INGEST_MAX_BUS_BACKLOG_BYTES). */
   backlog?: BusBacklogGuard;
+  /** Where the versions of events are kept, to tell a sender which accepted events were corrections (docs/corrections.md). */
+  versions?: StoredVersions;
 }
 
 export interface IngestCall {
   /** History replay: produce to `cx.<source>.backfill.v1`, whose event-time clock follows the data. */
   backfill?: boolean;
-}
+  /** Count corrections and duplicates among the accepted events (one store query; the HTTP edge asks, the simulator does not). */
+  classify?: boolean;
   /** The sender's token may back-date maintenance (ingest/auth.ts `mayBackdate`). Default: no. */
   mayBackdate?: boolean;
+}
 
 export class IngestService {
   private readonly now: () => number;
@@ -85,9 +98,12 @@ export class IngestService {
     const invalid = body.count - messages.length;
     this.metrics.ingestReceived.inc({ source }, body.count);
     if (invalid > 0) this.reject(source, 'invalid', invalid);
+    let classification: Promise<{ corrected: number; duplicate: number } | undefined> | undefined;
     if (messages.length > 0) {
       // Cannot fail: checked above for at least as many events, with no await in between.
       const release = this.capacity.acquire(messages.length);
+      // Looked up beside the produce, against what was known before this body.
+      if (call.classify && this.options.versions) classification = this.classify(source, messages, this.options.versions);
       try {
         await this.produce(topic, messages, release);
       } catch (err) {
@@ -102,6 +118,7 @@ export class IngestService {
       this.metrics.ingestAccepted.inc({ source }, messages.length);
     }
     errors.sort((a, b) => a.index - b.index);
+    const classified = await classification;
     return {
       source,
       received: body.count,
@@ -110,7 +127,32 @@ export class IngestService {
       errors: errors.slice(0, MAX_LISTED_ERRORS),
       errorsOmitted: Math.max(0, errors.length - MAX_LISTED_ERRORS),
       topic,
+      ...(classified ? { corrected: classified.corrected, duplicate: classified.duplicate } : {}),
     };
+  }
+
+  /** Which accepted events were corrections or duplicates; undefined when the store cannot tell (ingest does not fail for it). */
+  private async classify(
+    source: SourceName,
+    messages: OutgoingMessage[],
+    versions: StoredVersions,
+  ): Promise<{ corrected: number; duplicate: number } | undefined> {
+    try {
+      const codec = codecFor(source);
+      const events = messages.map((m) => {
+        const record = codec.decode(m.value);
+        return { eventId: String(record.eventId), fingerprint: fingerprintOf(versionPayload(record)) };
+      });
+      return classifyVersions(
+        events,
+        await versions.known(
+          source,
+          events.map((e) => e.eventId),
+        ),
+      );
+    } catch {
+      return undefined;
+    }
   }
 
   /**

@@ -36,6 +36,16 @@ const ingestResponse = z.object({
   rejected: z.number().int(),
   errors: z.array(fieldError),
   errorsOmitted: z.number().int().describe('field errors beyond the first 1000, not listed'),
+  corrected: z
+    .number()
+    .int()
+    .optional()
+    .describe('of accepted: eventIds seen before with other content, which replace their earlier version (docs/corrections.md)'),
+  duplicate: z
+    .number()
+    .int()
+    .optional()
+    .describe('of accepted: eventIds seen before with the same content, which change nothing'),
 });
 
 const UNSUPPORTED_MEDIA_TYPE = 'Unsupported content type: send application/json or application/x-ndjson.';
@@ -116,6 +126,7 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
         try {
           const result = await ingest.ingest(source, body, {
             backfill: request.query.backfill ?? false,
+            classify: true,
             mayBackdate: backdating.get(request) ?? false,
           });
           const ok = result.rejected === 0;

@@ -30,6 +30,9 @@ export interface ReplayProgress {
 }
 
 export interface ReplaySummary extends ReplayProgress {
+  /** Of accepted: corrections and duplicates (an eventId seen before, other or same content), as the server told. */
+  corrected: number;
+  duplicate: number;
   file: string;
   source: string;
   target: string;
@@ -83,7 +86,18 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const started = now();
   const mappingReasons = new Reasons();
   const serverReasons = new Reasons();
-  const s = { rowsRead: 0, sent: 0, accepted: 0, rejectedByMapping: 0, rejectedByServer: 0, notSent: 0, batches: 0, retries: 0 };
+  const s = {
+    rowsRead: 0,
+    sent: 0,
+    accepted: 0,
+    corrected: 0,
+    duplicate: 0,
+    rejectedByMapping: 0,
+    rejectedByServer: 0,
+    notSent: 0,
+    batches: 0,
+    retries: 0,
+  };
   let failure: ReplaySummary['failure'];
   let lastProgress = started;
   const sender = o.dryRun ? undefined : createSender({ ...o, sleep });
@@ -105,6 +119,8 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     }
     s.sent += batch.length;
     s.accepted += result.accepted;
+    s.corrected += result.corrected ?? 0;
+    s.duplicate += result.duplicate ?? 0;
     // One reason per refused event: its first error (field and code, stable across rows).
     const firstError = new Map<number, (typeof result.errors)[number]>();
     for (const e of result.errors) if (!firstError.has(e.index)) firstError.set(e.index, e);

@@ -36,6 +36,9 @@ export function formatSummary(s: ReplaySummary): string {
     `replay ${path.basename(s.file)} → ${s.source} (${s.target})${s.failure ? ' — STOPPED' : ''}`,
     row('rows read', s.rowsRead),
     row(acceptedLabel, s.accepted),
+    // Of accepted (corrections and re-sends are accepted events): shown when there were any.
+    ...(s.corrected > 0 ? [row('  of which corrections', s.corrected)] : []),
+    ...(s.duplicate > 0 ? [row('  of which duplicates', s.duplicate)] : []),
     row('rejected by mapping', s.rejectedByMapping),
     ...reasonLines(s.mappingReasons, width),
     row(rejectedLabel, s.rejectedByServer),

@@ -14,7 +14,16 @@ export interface EventError {
 }
 
 export type PostResult =
-  | { kind: 'answered'; accepted: number; rejected: number; errors: EventError[]; retries: number }
+  | {
+      kind: 'answered';
+      accepted: number;
+      rejected: number;
+      errors: EventError[];
+      retries: number;
+      /** Of accepted, when the server says (docs/corrections.md). */
+      corrected?: number;
+      duplicate?: number;
+    }
   | { kind: 'failed'; status?: number; message: string; retries: number };
 
 export interface SenderOptions {
@@ -54,13 +63,21 @@ interface IngestAnswer {
   accepted: number;
   rejected: number;
   errors: EventError[];
+  corrected?: number;
+  duplicate?: number;
 }
 
 function asIngestAnswer(body: unknown): IngestAnswer | undefined {
   if (body === null || typeof body !== 'object') return undefined;
   const b = body as Record<string, unknown>;
   if (typeof b.accepted !== 'number' || typeof b.rejected !== 'number') return undefined;
-  return { accepted: b.accepted, rejected: b.rejected, errors: Array.isArray(b.errors) ? (b.errors as EventError[]) : [] };
+  return {
+    accepted: b.accepted,
+    rejected: b.rejected,
+    errors: Array.isArray(b.errors) ? (b.errors as EventError[]) : [],
+    ...(typeof b.corrected === 'number' ? { corrected: b.corrected } : {}),
+    ...(typeof b.duplicate === 'number' ? { duplicate: b.duplicate } : {}),
+  };
 }
 
 function failure(status: number, body: unknown, o: SenderOptions, batchSize: number): string {

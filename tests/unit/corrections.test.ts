@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type Family, WindowEngine } from '../../services/aggregator/engine.ts';
 import { classify, probeFamily, probeStateFromRow } from '../../services/aggregator/families/probe.ts';
 import {
+  classifyVersions,
   currentIndex,
   type EventHistory,
   fingerprintOf,
@@ -65,6 +66,24 @@ describe('what a version of an event is (ledger verdict)', () => {
     expect(verdictFor(history(a), b, 1_000 + HOUR, HOUR)).toEqual({ kind: 'correction' });
     expect(verdictFor(history(a), b, 1_001 + HOUR, HOUR)).toEqual({ kind: 'past_horizon', firstReceivedAt: 1_000 });
     expect(verdictFor(history(a), RETRACTION_FINGERPRINT, 1_001 + HOUR, HOUR).kind).toBe('past_horizon');
+  });
+});
+
+describe('what ingest answers about a body (classifyVersions)', () => {
+  it('counts corrections and duplicates against what is known, and within the body itself', () => {
+    const known = new Map([
+      ['a', [1]],
+      ['b', [2, 3]],
+    ]);
+    const body = [
+      { eventId: 'a', fingerprint: 1 }, // same content as known: duplicate
+      { eventId: 'a', fingerprint: 9 }, // other content: correction
+      { eventId: 'b', fingerprint: 2 }, // an older version re-sent: duplicate
+      { eventId: 'c', fingerprint: 5 }, // new
+      { eventId: 'c', fingerprint: 6 }, // corrected in the same body
+      { eventId: 'c', fingerprint: 6 }, // and re-sent
+    ];
+    expect(classifyVersions(body, known)).toEqual({ fresh: 1, duplicate: 3, corrected: 2 });
   });
 });
 
