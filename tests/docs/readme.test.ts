@@ -25,10 +25,16 @@ describe('README', () => {
       ])
       .map((m) => m[1] ?? '');
     expect(tables.length).toBeGreaterThan(5);
-    expect(tables.filter((t) => !arch.includes(t))).toEqual([]);
+    expect(
+      tables.filter((t) => !arch.includes(t)),
+      'tables sql/ creates that README\'s "Architecture in brief" does not show',
+    ).toEqual([]);
     // Declared sources' families are named after their source: the diagram says "declared".
     const families = [...new Set(BINDINGS.map((b) => b.family.name))].filter((f) => !isDeclaredSource(f));
-    expect(families.filter((f) => !arch.includes(f))).toEqual([]);
+    expect(
+      families.filter((f) => !arch.includes(f)),
+      'KPI families README\'s "Architecture in brief" does not show',
+    ).toEqual([]);
   });
 
   it('"Figures" is a short current table that links to the history, without commit hashes', () => {
