@@ -58,7 +58,7 @@ export function drawTimeline(d: IncidentDetail, timeZone: string | undefined): S
   const minutes = Math.max(1, Math.round((to - from) / MINUTE));
   const rowH = 18;
   const left = 170;
-  const cell = Math.max(4, Math.min(14, Math.floor(560 / minutes)));
+  const cell = Math.max(6, Math.min(16, Math.floor(720 / minutes)));
   const width = left + minutes * cell + 60;
   const height = (d.signals.length + 1) * rowH + 8;
   const root = svg('svg', { class: 'incident-timeline', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img' });
