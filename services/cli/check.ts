@@ -134,6 +134,8 @@ export function checkMappings(dir = MAPPINGS_DIR, invalidSources: ReadonlySet<st
 export interface FileCheck {
   rows: number;
   events: number;
+  /** Rows the mapping's own `skip` rules leave out, with their reason: not problems. */
+  skipped: number;
   problems: Problem[];
   /** Problems past `maxProblems`, counted but not listed. */
   unlisted: number;
@@ -142,15 +144,15 @@ export interface FileCheck {
 /** Every row of a data file through its mapping and its source's validation, sending nothing. */
 export async function checkDataFile(
   file: string,
-  opts: { mapping?: string; source?: string },
+  opts: { mapping?: string; source?: string; mappings?: string },
   maxProblems = 20,
 ): Promise<FileCheck> {
-  const resolved = resolveMapping(file, opts);
+  const resolved = resolveMapping(file, opts, opts.mappings ?? MAPPINGS_DIR);
   const source = getSource(resolved.source);
   if (source === undefined) throw new ReplaySetupError(`No source "${resolved.source}" here: declare it in schemas/sources/.`);
   if (resolved.mapping === undefined)
     throw new ReplaySetupError('check reads CSV files through a mapping; pass --mapping <file>.');
-  const result: FileCheck = { rows: 0, events: 0, problems: [], unlisted: 0 };
+  const result: FileCheck = { rows: 0, events: 0, skipped: 0, problems: [], unlisted: 0 };
   const fit = mappingProblems(resolved.mapping, source);
   if (fit.length > 0) {
     // Rows through a mapping that does not fit its source would all fail the same way.
@@ -167,7 +169,7 @@ export async function checkDataFile(
       // A row the mapping rejects on purpose (its `skip` rules) is not a problem of the file.
       if (row.detail !== undefined || row.rejected === 'unreadable row') {
         add({ file, path: `line ${row.line}`, message: `${row.rejected}${row.detail ? `: ${row.detail}` : ''}` });
-      }
+      } else result.skipped += 1;
       continue;
     }
     const r = source.input.safeParse(row.event, { error: requiredMessage });
@@ -226,7 +228,8 @@ export async function runCheck(file: string | undefined, opts: Options, io: Chec
     try {
       const r = await checkDataFile(file, opts);
       const bad = r.problems.length + r.unlisted;
-      io.stdout(`${bad === 0 ? 'ok     ' : 'INVALID'}  ${shown(file)}: ${r.rows} rows, ${r.events} valid events\n`);
+      const skipped = r.skipped > 0 ? `, ${r.skipped} skipped by the mapping's rules` : '';
+      io.stdout(`${bad === 0 ? 'ok     ' : 'INVALID'}  ${shown(file)}: ${r.rows} rows, ${r.events} valid events${skipped}\n`);
       for (const p of r.problems) io.stderr(`${formatProblem(p)}\n`);
       if (r.unlisted > 0) io.stderr(`${shown(file)}: … and ${r.unlisted} more problems\n`);
       if (bad > 0) invalid = true;

@@ -111,7 +111,7 @@ describe('cxvitals check', () => {
     );
     const r = await check(file, w);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/appreviews-2026-04\.csv: 4 rows, 1 valid events/);
+    expect(r.out).toMatch(/appreviews-2026-04\.csv: 4 rows, 1 valid events, 1 skipped by the mapping's rules/);
     expect(r.err.map((l) => l.slice(l.indexOf('.csv:') + 5))).toEqual([
       'line 3.stars: must be at most 5',
       expect.stringMatching(/^line 4: .*platform.*not in the map/),
