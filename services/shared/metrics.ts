@@ -53,7 +53,7 @@ export function createMetrics() {
     }),
     aggregatorOutcome: new Counter({
       name: 'cxv_aggregator_messages_total',
-      help: 'What the aggregator did with each message: counted, late_update, too_late (stored in late_events), already_counted (redelivered), duplicate (same eventId), dead_lettered.',
+      help: 'What the aggregator did with each message: counted, late_update, too_late (stored in late_events), already_counted (redelivered), duplicate (a version of the event seen before), corrected (same eventId, other content: replaced the earlier version), retracted, not_found (a retraction of an unknown event), correction_past_horizon (stored in late_events), dead_lettered.',
       labelNames: ['source', 'outcome'],
       registers: [registry],
     }),
