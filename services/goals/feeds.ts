@@ -231,23 +231,21 @@ interface Valued {
 /** Reads every feed kind through the read model. */
 export class VitalsFeedReader implements MetricFeedReader {
   private readonly model: () => CxModel;
+  private readonly excuseRetroactive: boolean;
 
   constructor(
     private readonly store: Store,
     options: { excuseRetroactive: boolean; model?: (() => CxModel) | undefined },
   ) {
     this.excuseRetroactive = options.excuseRetroactive;
-    if (options.model) this.model = options.model;
-    else {
-      let loaded: CxModel | undefined;
-      this.model = () => {
+    let loaded: CxModel | undefined;
+    this.model =
+      options.model ??
+      (() => {
         loaded ??= defaultModel();
         return loaded;
-      };
-    }
+      });
   }
-
-  private readonly excuseRetroactive: boolean;
 
   validate(feed: FeedRef): FeedValidation {
     return validateFeed(this.model(), feed);
