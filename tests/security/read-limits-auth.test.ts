@@ -80,6 +80,22 @@ describe('finding 6: live streams are capped per client and end after a maximum 
     }
   });
 
+  it('the live stream takes the session cookie (what EventSource sends), and refuses a bad one', async () => {
+    const { base } = await vitalsServer();
+    const controller = new AbortController();
+    try {
+      const withCookie = await fetch(`${base}/api/v1/live`, {
+        headers: { cookie: `cxv_session=${screenA.token}` },
+        signal: controller.signal,
+      });
+      expect([withCookie.status, withCookie.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8']);
+      const badCookie = await fetch(`${base}/api/v1/live`, { headers: { cookie: 'cxv_session=cxr_forged' } });
+      expect([badCookie.status, ((await badCookie.json()) as { code: string }).code]).toEqual([401, 'AUTH_INVALID_TOKEN']);
+    } finally {
+      controller.abort();
+    }
+  });
+
   it('a closed stream frees its slot for the same client', async () => {
     const { base } = await vitalsServer({ maxLiveStreamsPerClient: 1 });
     const first = new AbortController();
