@@ -75,7 +75,7 @@ function describeMetric(g: Goal): string {
   return `${f.kind}${f.name ? `:${f.name}` : ''}${filters ? `{${filters}}` : ''} ${g.metric.comparator} ${formatFeedValue(g.metric.target, g.metric.feed as FeedRef)} (${period})`;
 }
 
-const FILTERS = ['service', 'region', 'segment', 'product'] as const;
+const FILTERS = ['service', 'region', 'segment', 'product', 'origin'] as const;
 
 /** `--feed kind[:name]` and the filter options as a feed reference. */
 function feedOf(o: Record<string, unknown>, feedOption = 'feed'): FeedRef {
