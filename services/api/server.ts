@@ -88,6 +88,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifySwagger, {
     openapi: {
+      // Read tokens, ingest tokens and goals person tokens are all bearer tokens (docs/security.md).
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
       info: {
         title: 'cxvitals API',
         version: '1.0.0',
