@@ -11,12 +11,31 @@ import type { GoalsService } from './service.ts';
 const actors = new WeakMap<FastifyRequest, Person>();
 
 /**
+ * A browser signed in to the goals (GET /api/v1/goals/sign-in) carries its person token in
+ * this HttpOnly, SameSite=Strict cookie. It is honoured on GET and HEAD only, so the
+ * printable pages open in a browser while every change still needs the bearer header.
+ */
+export const GOALS_SESSION_COOKIE = 'cxv_goals_session';
+
+export function sessionCookieToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === GOALS_SESSION_COOKIE && value.length > 0) return decodeURIComponent(value.join('='));
+  }
+  return undefined;
+}
+
+/**
  * Authenticates every request of the scope before its body is validated, so an
  * unauthenticated caller gets 401 whatever they sent.
  */
 export function requireBearer(scope: FastifyInstance, goals: GoalsService): void {
   scope.addHook('onRequest', async (request) => {
-    actors.set(request, await goals.auth.authenticate(request.headers.authorization));
+    const cookie = request.method === 'GET' || request.method === 'HEAD' ? sessionCookieToken(request) : undefined;
+    const authorization = request.headers.authorization ?? (cookie ? `Bearer ${cookie}` : undefined);
+    actors.set(request, await goals.auth.authenticate(authorization));
   });
 }
 

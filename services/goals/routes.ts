@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { GoalsDeps } from './context.ts';
-import { mapGoalsErrors, requireBearer } from './http.ts';
+import { GOALS_SESSION_COOKIE, mapGoalsErrors, requireBearer } from './http.ts';
 import { registerCommitmentRoutes } from './routes-commitment.ts';
 import { registerDepartmentGoalRoutes } from './routes-department-goals.ts';
 import { registerEvaluationRoutes } from './routes-evaluation.ts';
@@ -26,6 +28,10 @@ export const issueDemoToken = (goals: GoalsService): Promise<{ personId: string;
  */
 export function registerGoalsRoutes(app: FastifyInstance, deps: GoalsDeps | GoalsService): GoalsService {
   const goals = deps instanceof GoalsService ? deps : new GoalsService(deps);
+  app.register(async (open) => {
+    mapGoalsErrors(open);
+    registerSignIn(open, goals);
+  });
   app.register(async (scope) => {
     mapGoalsErrors(scope);
     requireBearer(scope, goals);
@@ -36,4 +42,41 @@ export function registerGoalsRoutes(app: FastifyInstance, deps: GoalsDeps | Goal
     registerEvaluationRoutes(scope, goals);
   });
   return goals;
+}
+
+/** Only a path of this API may be the page a sign-in goes on to (no open redirect). */
+const nextPage = z
+  .string()
+  .regex(/^\/api\/v1\/[A-Za-z0-9._~\-/]*(\.html)?$/, { message: 'must be a path under /api/v1/' })
+  .default('/api/v1/me');
+
+/**
+ * Browser sign-in for the goals' printable pages: `GET /api/v1/goals/sign-in?token=…&next=…`
+ * checks the person token, keeps it in an HttpOnly, SameSite=Strict cookie (12 h) and goes
+ * on to `next` (e.g. a goal's trend.html). The cookie is honoured on GET and HEAD only.
+ */
+function registerSignIn(app: FastifyInstance, goals: GoalsService): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get(
+    '/api/v1/goals/sign-in',
+    {
+      schema: {
+        summary: 'Sign a browser in to the goals pages with a person token (cookie), then go on to `next`',
+        querystring: z.object({ token: z.string().min(1).max(200), next: nextPage }),
+      },
+    },
+    async (request, reply) => {
+      await goals.auth.authenticate(`Bearer ${request.query.token}`);
+      const secure = request.protocol === 'https' ? '; Secure' : '';
+      return reply
+        .header(
+          'set-cookie',
+          `${GOALS_SESSION_COOKIE}=${encodeURIComponent(request.query.token)}; Path=/api/v1; HttpOnly; SameSite=Strict; Max-Age=43200${secure}`,
+        )
+        .redirect(request.query.next, 303);
+    },
+  );
+  r.delete('/api/v1/goals/session', { schema: { summary: 'Sign the browser out of the goals pages' } }, async (_request, reply) =>
+    reply.header('set-cookie', `${GOALS_SESSION_COOKIE}=; Path=/api/v1; HttpOnly; SameSite=Strict; Max-Age=0`).code(204).send(),
+  );
 }

@@ -133,3 +133,33 @@ describe('people: everyone sees the chart, emails only where they belong', () =>
     expect(await emails(ADMIN_TOKEN)).toEqual({ care1: 'care1@example.test', noc3: 'noc3@example.test' });
   });
 });
+
+describe('printable pages in a browser', () => {
+  it('sign-in keeps the person token in an HttpOnly SameSite=Strict cookie and goes on to the page', async () => {
+    const next = `/api/v1/goals/${nocGoalId}/trend.html`;
+    const signIn = await h.app.inject({
+      method: 'GET',
+      url: `/api/v1/goals/sign-in?token=${encodeURIComponent(tokens.noc1 ?? '')}&next=${encodeURIComponent(next)}`,
+    });
+    expect([signIn.statusCode, signIn.headers.location]).toEqual([303, next]);
+    const cookie = String(signIn.headers['set-cookie']);
+    expect(cookie).toMatch(/^cxv_goals_session=[^;]+; Path=\/api\/v1; HttpOnly; SameSite=Strict; Max-Age=43200$/);
+    const page = await h.app.inject({ method: 'GET', url: next, headers: { cookie: cookie.split(';')[0] ?? '' } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<h1>Secret NOC plan: north broadband</h1>');
+    // The cookie reads; it never writes (a change needs the bearer header).
+    const write = await h.app.inject({
+      method: 'POST',
+      url: `/api/v1/goals/${nocGoalId}/evaluate`,
+      headers: { cookie: cookie.split(';')[0] ?? '' },
+    });
+    expect(write.statusCode).toBe(401);
+  });
+
+  it('refuses an unknown token and a next page outside the API', async () => {
+    const bad = await h.call<{ code: string }>('GET', '/api/v1/goals/sign-in?token=not-a-token');
+    expect([bad.status, bad.body.code]).toEqual([401, 'UNAUTHENTICATED']);
+    const away = await h.call('GET', `/api/v1/goals/sign-in?token=${tokens.noc1}&next=https://evil.example/`);
+    expect(away.status).toBe(400);
+  });
+});
