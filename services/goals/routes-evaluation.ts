@@ -28,6 +28,33 @@ export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsServi
     async (request, reply) => reply.type('application/yaml; charset=utf-8').send(await goals.alertRulesYaml(actorOf(request))),
   );
   r.get(
+    '/api/v1/goals/strip',
+    {
+      schema: {
+        summary: "The dashboard's goal strip: the open cycle's goals the caller may read, with title, status and page",
+        response: {
+          200: listOf(
+            z.object({
+              id: z.string(),
+              kind: z.enum(['org', 'department']),
+              title: z.string(),
+              departmentId: z.string().nullable(),
+              cycleId: z.string(),
+              lifecycle: z.string(),
+              status: z.string().nullable(),
+              value: z.number().nullable(),
+              valueText: z.string(),
+              targetText: z.string(),
+              reason: z.string().nullable(),
+              page: z.string(),
+            }),
+          ),
+        },
+      },
+    },
+    async (request) => ({ items: await goals.strip(actorOf(request)) }),
+  );
+  r.get(
     '/api/v1/goals/:id',
     {
       schema: {

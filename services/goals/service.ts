@@ -9,6 +9,7 @@ import { GoalsError } from './errors.ts';
 import type { MetricPoint } from './evaluate.ts';
 import { type EvaluationRecord, type GoalEvaluation, GoalEvaluator, type GoalKind } from './evaluator.ts';
 import { createMetricFeedReader } from './feeds.ts';
+import { formatFeedValue } from './format.ts';
 import { readDenial } from './hierarchy.ts';
 import { EVALUATED } from './lifecycle.ts';
 import { GoalsMetrics } from './metrics.ts';
@@ -30,6 +31,25 @@ export interface RunSummary {
   stored: number;
   failed: number;
   transitioned: number;
+}
+
+/** One goal of the open cycle as the dashboard's goal strip shows it. */
+export interface StripGoal {
+  id: string;
+  kind: GoalKind;
+  title: string;
+  departmentId: string | null;
+  cycleId: string;
+  /** Lifecycle status (draft … active, achieved, missed, not_measured). */
+  lifecycle: string;
+  /** The latest stored evaluation's status (what cxv_goal_status exports); null if never evaluated. */
+  status: string | null;
+  value: number | null;
+  /** Value and target as people read them (format.ts). */
+  valueText: string;
+  targetText: string;
+  reason: string | null;
+  page: string;
 }
 
 export interface GoalPage {
@@ -311,6 +331,44 @@ export class GoalsService {
 
   nextCycle(actor: Person, cycleId: string, input: Parameters<typeof startNextCycle>[4]): Promise<NextCycleResult> {
     return startNextCycle(this.ctx, this.evaluator, actor, cycleId, input);
+  }
+
+  /**
+   * The goal strip: every goal of the open cycles the actor may read, with its title, its
+   * latest stored evaluation (the status /metrics exports) and a link to its page. Goals
+   * without data are listed like the others.
+   */
+  async strip(actor: Person): Promise<StripGoal[]> {
+    const open = new Set((await this.ctx.entities.list('cycle')).filter((c) => c.value.status === 'open').map((c) => c.value.id));
+    const dir = await loadDirectory(this.ctx);
+    const goals: Array<{ kind: GoalKind; goal: OrgGoal | DeptGoal; departmentId: string | null }> = [
+      ...(await this.ctx.entities.list('org_goal'))
+        .filter((g) => open.has(g.value.cycleId))
+        .map((g) => ({ kind: 'org' as const, goal: g.value as OrgGoal | DeptGoal, departmentId: null })),
+      ...(await this.ctx.entities.list('department_goal'))
+        .filter((g) => open.has(g.value.cycleId) && !readDenial(dir, actor, g.value.departmentId))
+        .map((g) => ({ kind: 'department' as const, goal: g.value as OrgGoal | DeptGoal, departmentId: g.value.departmentId })),
+    ];
+    const latest = await this.evaluator.latest(goals.map((g) => g.goal.id));
+    return goals
+      .map(({ kind, goal, departmentId }) => {
+        const e = latest.get(goal.id);
+        return {
+          id: goal.id,
+          kind,
+          title: goal.title,
+          departmentId,
+          cycleId: goal.cycleId,
+          lifecycle: goal.status,
+          status: e?.status ?? null,
+          value: e?.value ?? null,
+          valueText: formatFeedValue(e?.value ?? null, goal.metric.feed),
+          targetText: `${goal.metric.comparator} ${formatFeedValue(goal.metric.target, goal.metric.feed)}`,
+          reason: e?.reason ?? null,
+          page: `/api/v1/goals/${goal.id}/trend.html`,
+        };
+      })
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   /** Checks read access to a department (for routes that show department data). */

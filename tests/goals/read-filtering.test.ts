@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ADMIN_TOKEN, type Harness, seedOrganisation, startHarness } from './harness.ts';
+import { ADMIN_TOKEN, type Harness, metricSample, seedOrganisation, startHarness } from './harness.ts';
 
 /**
  * Issue 15 #7: what a goal's page refuses, no other route gives away. A Customer Care
@@ -161,5 +161,46 @@ describe('printable pages in a browser', () => {
     expect([bad.status, bad.body.code]).toEqual([401, 'UNAUTHENTICATED']);
     const away = await h.call('GET', `/api/v1/goals/sign-in?token=${tokens.noc1}&next=https://evil.example/`);
     expect(away.status).toBe(400);
+  });
+});
+
+describe("the dashboard's goal strip", () => {
+  interface Strip {
+    items: Array<{
+      id: string;
+      title: string;
+      status: string | null;
+      lifecycle: string;
+      valueText: string;
+      targetText: string;
+      page: string;
+    }>;
+  }
+
+  it('lists the open cycle’s goals the reader may read, with titles, status and page — goals without data too', async () => {
+    const noc = await h.call<Strip>('GET', '/api/v1/goals/strip', tokens.noc1);
+    expect(noc.body.items.map((g) => [g.id, g.title, g.lifecycle, g.status, g.valueText, g.targetText, g.page]).sort()).toEqual(
+      [
+        [orgGoalId, 'Available network', 'active', 'no_data', '—', '>= 99.00 %', `/api/v1/goals/${orgGoalId}/trend.html`],
+        [
+          nocGoalId,
+          'Secret NOC plan: north broadband',
+          'verified',
+          'no_data',
+          '—',
+          '>= 99.73 %',
+          `/api/v1/goals/${nocGoalId}/trend.html`,
+        ],
+      ].sort(),
+    );
+    const care = await h.call<Strip>('GET', '/api/v1/goals/strip', tokens.care1);
+    expect(care.body.items.map((g) => g.id)).toEqual([orgGoalId]);
+  });
+
+  it('agrees with /metrics: each listed status is the one cxv_goal_status exports', async () => {
+    const text = await h.metrics.registry.metrics();
+    for (const g of (await h.call<Strip>('GET', '/api/v1/goals/strip', tokens.planner)).body.items) {
+      expect(metricSample(text, 'cxv_goal_status', { goal_id: g.id, status: g.status ?? '' }), g.id).toBe(1);
+    }
   });
 });
