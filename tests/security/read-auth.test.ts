@@ -150,6 +150,36 @@ describe('finding 1: every read needs a token', () => {
     expect(detailed.json().store).toEqual({ ok: true, mode: 'embedded', location: '/secret/data/folder' });
   });
 
+  it('/readyz without a token does not repeat the message of a failing broker (it can name hosts); with one it does', async () => {
+    const failing = busDouble().bus;
+    failing.health = async () => ({
+      ok: false,
+      client: 'rdkafka',
+      brokers: 'kafka-7.internal:9092',
+      detail: 'connect ECONNREFUSED kafka-7.internal:9092',
+    });
+    const server = await buildHttpApp({
+      bus: failing,
+      store,
+      metrics: createMetrics(),
+      log: silentLogger,
+      auth: { readTokens: tokens },
+    });
+    try {
+      const anonymous = await server.inject({ url: '/readyz' });
+      expect(anonymous.statusCode).toBe(503);
+      expect(anonymous.json().checks.bus).toEqual({
+        ok: false,
+        detail: 'Kafka is not reachable (the cause is in the log, and in /healthz with a read token)',
+      });
+      expect(anonymous.body).not.toContain('kafka-7.internal');
+      const operator = await server.inject({ url: '/readyz', headers: bearer(vitalsOnly.token) });
+      expect(operator.json().checks.bus.detail).toBe('connect ECONNREFUSED kafka-7.internal:9092');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('/livez, /readyz and the OpenAPI document stay open', async () => {
     for (const url of ['/livez', '/readyz', '/api/v1/openapi.json']) {
       expect((await app.inject({ url })).statusCode, url).toBe(200);
