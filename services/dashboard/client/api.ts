@@ -4,6 +4,7 @@ import { apiParams } from './query.ts';
 import type {
   AvailabilityReport,
   CsiResponse,
+  GoalStripItem,
   GoalsSummary,
   KpiResponse,
   Meta,
@@ -37,7 +38,18 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 export const loadMeta = (): Promise<Meta> => getJson('/api/v1/dashboard/meta');
-export const loadGoals = (): Promise<GoalsSummary> => getJson('/api/v1/dashboard/goals');
+/**
+ * Goal status for the strip. A browser signed in to the goals (its person cookie, set by
+ * /api/v1/goals/sign-in) also gets the open cycle's goals with titles and page links —
+ * only those that person may read; without it the strip keeps to ids and counts.
+ */
+export async function loadGoals(): Promise<GoalsSummary> {
+  const [summary, strip] = await Promise.all([
+    getJson<GoalsSummary>('/api/v1/dashboard/goals'),
+    getJson<{ items: GoalStripItem[] }>('/api/v1/goals/strip').catch(() => null),
+  ]);
+  return strip ? { ...summary, strip: strip.items } : summary;
+}
 
 export async function loadService(q: Query, service: string): Promise<ServiceData> {
   const [csi, kpis, availability] = await Promise.all([

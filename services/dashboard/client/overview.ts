@@ -2,15 +2,16 @@
 
 import { h } from './dom.ts';
 import { formatClock } from './format.ts';
-import type { GoalsSummary, ServiceData } from './types.ts';
+import type { GoalStripItem, GoalsSummary, ServiceData } from './types.ts';
 
 /** The strip above the services: goal status across the board, and maintenance running now or recently. */
 
-const GOAL_ORDER = ['off_track', 'at_risk', 'no_data', 'on_track', 'missed', 'achieved'];
+const GOAL_ORDER = ['off_track', 'at_risk', 'no_data', 'not_measured', 'on_track', 'missed', 'achieved'];
 const GOAL_SYMBOL: Record<string, string> = {
   off_track: '✖',
   at_risk: '▲',
   no_data: '?',
+  not_measured: '∅',
   on_track: '✔',
   missed: '✖',
   achieved: '★',
@@ -35,24 +36,26 @@ export function renderOverview(goals: GoalsSummary | null, services: ServiceData
               ),
           ),
         ),
-    goals?.goals.some((g) => g.status === 'at_risk' || g.status === 'off_track')
-      ? h(
-          'ul',
-          { class: 'goal-list' },
-          ...goals.goals
-            .filter((g) => g.status === 'at_risk' || g.status === 'off_track')
-            .slice(0, 6)
-            .map((g) =>
-              h(
-                'li',
-                { class: `goal-${g.status}` },
-                // Titles and trends stay behind the goals API's token (/api/v1/goals/{id}).
-                h('strong', {}, g.goalId),
-                ` ${g.status.replace('_', ' ')}: ${g.value === null ? 'no value' : g.value.toFixed(3)} vs ${g.comparator} ${g.target}`,
+    goals?.strip
+      ? renderStrip(goals.strip)
+      : goals?.goals.some((g) => g.status === 'at_risk' || g.status === 'off_track')
+        ? h(
+            'ul',
+            { class: 'goal-list' },
+            ...goals.goals
+              .filter((g) => g.status === 'at_risk' || g.status === 'off_track')
+              .slice(0, 6)
+              .map((g) =>
+                h(
+                  'li',
+                  { class: `goal-${g.status}` },
+                  // Titles and trends stay behind the goals API's token (/api/v1/goals/{id}).
+                  h('strong', {}, g.goalId),
+                  ` ${g.status.replace('_', ' ')}: ${g.value === null ? 'no value' : g.value.toFixed(3)} vs ${g.comparator} ${g.target}`,
+                ),
               ),
-            ),
-        )
-      : null,
+          )
+        : null,
   );
 
   const now = Date.now();
@@ -79,4 +82,30 @@ export function renderOverview(goals: GoalsSummary | null, services: ServiceData
     recent.length > 0 ? h('ul', {}, ...recent.slice(0, 4).map(line)) : null,
   );
   return [goalBlock, maintBlock];
+}
+
+/**
+ * The open cycle's goals, every one listed (no data included), worst first: status,
+ * title linked to the goal's page, value against target.
+ */
+function renderStrip(items: readonly GoalStripItem[]): HTMLElement {
+  const rank = (s: string | null) => {
+    const i = GOAL_ORDER.indexOf(s ?? 'no_data');
+    return i < 0 ? GOAL_ORDER.length : i;
+  };
+  const sorted = [...items].sort((a, b) => rank(a.status) - rank(b.status) || a.title.localeCompare(b.title));
+  return h(
+    'ul',
+    { class: 'goal-list goal-strip', 'data-goal-strip': String(items.length) },
+    ...sorted.map((g) => {
+      const status = g.status ?? 'not evaluated';
+      return h(
+        'li',
+        { class: `goal-${g.status ?? 'no_data'}`, 'data-goal-id': g.id, title: g.reason ?? '' },
+        `${GOAL_SYMBOL[g.status ?? 'no_data'] ?? ''} `,
+        h('a', { href: g.page, target: '_blank', rel: 'noopener' }, g.title),
+        ` ${status.replace('_', ' ')}: ${g.valueText} vs ${g.targetText}`,
+      );
+    }),
+  );
 }

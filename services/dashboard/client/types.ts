@@ -40,7 +40,22 @@ export interface Meta {
   truncated: { services: boolean; regions: boolean };
 }
 
+/** One goal of the open cycle, from GET /api/v1/goals/strip (a browser signed in to the goals). */
+export interface GoalStripItem {
+  id: string;
+  kind: 'org' | 'department';
+  title: string;
+  lifecycle: string;
+  status: string | null;
+  valueText: string;
+  targetText: string;
+  reason: string | null;
+  page: string;
+}
+
 export interface GoalsSummary {
+  /** The open cycle's goals with titles, when the browser is signed in to the goals; else absent. */
+  strip?: GoalStripItem[];
   counts: Record<string, number>;
   goals: Array<{
     goalId: string;
