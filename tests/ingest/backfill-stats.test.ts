@@ -60,6 +60,9 @@ describe('GET /api/v1/ingest/stats', () => {
     // What the aggregator would count when it sends a message to cx.dlq.v1:
     edge.metrics.aggregatorOutcome.inc({ source: 'probe', outcome: 'dead_lettered' }, 1);
     edge.metrics.aggregatorOutcome.inc({ source: 'probe', outcome: 'counted' }, 1);
+    // …and what it did with accepted events (docs/corrections.md): a correction and a retraction of probe events.
+    edge.metrics.aggregatorOutcome.inc({ source: 'probe', outcome: 'corrected' }, 1);
+    edge.metrics.aggregatorOutcome.inc({ source: 'probe', outcome: 'retracted' }, 1);
 
     const res = await edge.inject({
       method: 'GET',
@@ -67,7 +70,15 @@ describe('GET /api/v1/ingest/stats', () => {
       headers: { authorization: `Bearer ${demoReadCredentials().token}` },
     });
     expect(res.statusCode).toBe(200);
-    const zero = { received: 0, accepted: 0, rejected: { total: 0, byReason: {} }, deadLettered: 0, balanced: true };
+    const none = { counted: 0, duplicate: 0, corrected: 0, retracted: 0, late: 0 };
+    const zero = {
+      received: 0,
+      accepted: 0,
+      rejected: { total: 0, byReason: {} },
+      deadLettered: 0,
+      balanced: true,
+      aggregated: none,
+    };
     const stats = json<IngestStats>(res);
     // Every source the registry knows (declared ones included) is listed, with or without traffic.
     expect(Object.keys(stats.sources)).toEqual([...sourceNames].sort());
@@ -81,6 +92,7 @@ describe('GET /api/v1/ingest/stats', () => {
       rejected: { total: 2, byReason: { invalid: 2 } },
       deadLettered: 1,
       balanced: true,
+      aggregated: { ...none, counted: 1, corrected: 1, retracted: 1 },
     });
     expect(stats.sources.social).toEqual({
       received: 3,
@@ -88,6 +100,7 @@ describe('GET /api/v1/ingest/stats', () => {
       rejected: { total: 2, byReason: { bus_unavailable: 2 } },
       deadLettered: 0,
       balanced: true,
+      aggregated: none,
     });
   });
 
