@@ -8,7 +8,7 @@ import { createBus } from '../../services/shared/bus/index.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { cxvitals } from '../deploy/cli.ts';
-import { knownStream, produceBatch, sorted, storedTotals } from '../multiprocess/stream.ts';
+import { knownStream, produceBatch, sorted, storedTotals } from '../support/ground-truth.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
 import {
   CLICKHOUSE_PASSWORD,

@@ -3,8 +3,8 @@ import { Aggregator } from '../../services/aggregator/aggregator.ts';
 import { topicForSource } from '../../services/shared/bus/bus.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
-import { knownStream, produceBatch, sorted, storedTotals, type Totals } from '../multiprocess/stream.ts';
 import { type EmbeddedStack, startEmbeddedStack } from '../support/embedded-stack.ts';
+import { knownStream, produceBatch, sorted, storedTotals, type Totals } from '../support/ground-truth.ts';
 import { eventually } from '../support/pipeline.ts';
 
 /**

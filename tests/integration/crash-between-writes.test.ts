@@ -11,7 +11,7 @@ import { createMetrics, type Metrics } from '../../services/shared/metrics.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore, type QueryParams, type Store } from '../../services/shared/store/store.ts';
 import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
-import { knownStream, produceBatch, sorted, storedTotals } from '../multiprocess/stream.ts';
+import { knownStream, produceBatch, sorted, storedTotals } from '../support/ground-truth.ts';
 import { eventually } from '../support/pipeline.ts';
 
 /**

@@ -3,8 +3,8 @@ import { Aggregator } from '../../services/aggregator/aggregator.ts';
 import type { Bus, ConsumedMessage, SubscribeOptions } from '../../services/shared/bus/bus.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
-import { knownStream, produceBatch } from '../multiprocess/stream.ts';
 import { type EmbeddedStack, startEmbeddedStack } from '../support/embedded-stack.ts';
+import { knownStream, produceBatch } from '../support/ground-truth.ts';
 import { eventually } from '../support/pipeline.ts';
 
 /**

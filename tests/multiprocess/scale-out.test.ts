@@ -9,8 +9,8 @@ import { silentLogger } from '../../services/shared/log.ts';
 import { type ChdbHttpServer, startChdbHttp } from '../../services/shared/store/chdb-http.ts';
 import { openStore } from '../../services/shared/store/store.ts';
 import { readHeaders } from '../support/auth.ts';
+import { knownStream, produceBatch, sorted, storedTotals } from '../support/ground-truth.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
-import { knownStream, produceBatch, sorted, storedTotals } from './stream.ts';
 
 /**
  * Scale-out on one machine, as in production but with embedded parts:

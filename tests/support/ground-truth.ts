@@ -5,9 +5,12 @@ import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../services/shar
 import { SOURCES, type SourceName } from '../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../services/shared/sources/source.ts';
 import type { Store } from '../../services/shared/store/store.ts';
-import { seededRandom as prng } from '../support/random.ts';
+import { seededRandom as prng } from './random.ts';
 
 /**
+ * The tests' ground-truth stream (multi-process, integration, container and reliability
+ * tests): probe results and contacts whose totals are known before they are sent.
+ *
  * A known stream for multi-process tests: probe results and contacts over several
  * (service, region) keys, in batches, with a share of earlier events re-sent (the bus
  * delivers at least once; duplicates must not count). `truth` is what the store must
@@ -43,6 +46,42 @@ export interface KnownStream {
 }
 
 const empty = (): Totals => ({ attempts: 0, successes: 0, contacts: 0, answered: 0 });
+
+/**
+ * One event of a ground-truth stream, drawn the same way by every generator: a probe
+ * counter sample (`probeShare` of the time) with 1–10 attempts, else a voice contact,
+ * abandoned one time in five. The order of the draws is fixed, so a seed gives one stream.
+ */
+export function drawEvent(
+  random: () => number,
+  probeShare: number,
+  at: { eventId: (source: 'probe' | 'contact') => string; ts: number; service: string; region: string },
+): StreamEntry & { source: 'probe' | 'contact' } {
+  const { ts, service, region } = at;
+  if (random() < probeShare) {
+    const attempts = 1 + Math.floor(random() * 10);
+    const successes = Math.floor(random() * (attempts + 1));
+    return {
+      source: 'probe',
+      event: { eventId: at.eventId('probe'), ts, service, region, probeId: 'x', probeType: 'agent', attempts, successes },
+    };
+  }
+  const abandoned = random() < 0.2;
+  return {
+    source: 'contact',
+    event: {
+      eventId: at.eventId('contact'),
+      ts,
+      service,
+      region,
+      channel: 'voice',
+      queue: 'q',
+      waitSec: 10 + Math.floor(random() * 60),
+      abandoned,
+      ...(abandoned ? {} : { handleSec: 200 }),
+    },
+  };
+}
 
 export function knownStream(options: {
   seed: number;
@@ -86,31 +125,12 @@ export function knownStream(options: {
       const service = pick(options.services);
       const region = pick(options.regions);
       const ts = options.startMs + seq * 500 + Math.floor(random() * 800);
-      let entry: StreamEntry;
-      if (random() < 0.8) {
-        const attempts = 1 + Math.floor(random() * 10);
-        const successes = Math.floor(random() * (attempts + 1));
-        entry = {
-          source: 'probe',
-          event: { eventId: `${prefix}p-${seq}`, ts, service, region, probeId: 'x', probeType: 'agent', attempts, successes },
-        };
-      } else {
-        const abandoned = random() < 0.2;
-        entry = {
-          source: 'contact',
-          event: {
-            eventId: `${prefix}c-${seq}`,
-            ts,
-            service,
-            region,
-            channel: 'voice',
-            queue: 'q',
-            waitSec: 10 + Math.floor(random() * 60),
-            abandoned,
-            ...(abandoned ? {} : { handleSec: 200 }),
-          },
-        };
-      }
+      const entry = drawEvent(random, 0.8, {
+        eventId: (source) => `${prefix}${source === 'probe' ? 'p' : 'c'}-${seq}`,
+        ts,
+        service,
+        region,
+      });
       batch.push(entry);
       current.set(String(entry.event.eventId), entry);
     }

@@ -3,6 +3,7 @@ import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../../services/s
 import { SOURCES, type SourceName } from '../../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../../services/shared/sources/source.ts';
 import type { Store } from '../../../services/shared/store/store.ts';
+import { drawEvent } from '../../support/ground-truth.ts';
 import { seededRandom as prng } from '../../support/random.ts';
 
 /**
@@ -59,34 +60,16 @@ export class KnownStream {
       this.truth.set(`${key.service}|${key.region}`, totals);
       const eventId = `${this.prefix}-${this.seq}`;
       this.ids.add(eventId);
-      if (this.random() < 0.75) {
-        const attempts = 1 + Math.floor(this.random() * 10);
-        const successes = Math.floor(this.random() * (attempts + 1));
+      const drawn = drawEvent(this.random, 0.75, { eventId: () => eventId, ts: ts(i), ...key });
+      if (drawn.source === 'probe') {
         totals.samples += 1;
-        totals.attempts += attempts;
-        totals.successes += successes;
-        out.push({
-          source: 'probe',
-          event: { eventId, ts: ts(i), ...key, probeId: 'p', probeType: 'agent', attempts, successes },
-        });
+        totals.attempts += Number(drawn.event.attempts);
+        totals.successes += Number(drawn.event.successes);
       } else {
-        const abandoned = this.random() < 0.2;
         totals.contacts += 1;
-        if (!abandoned) totals.answered += 1;
-        out.push({
-          source: 'contact',
-          event: {
-            eventId,
-            ts: ts(i),
-            ...key,
-            channel: 'voice',
-            queue: 'q',
-            waitSec: 10 + Math.floor(this.random() * 60),
-            abandoned,
-            ...(abandoned ? {} : { handleSec: 200 }),
-          },
-        });
+        if (!drawn.event.abandoned) totals.answered += 1;
       }
+      out.push(drawn);
     }
     return out;
   }
