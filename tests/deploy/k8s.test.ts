@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -146,14 +147,42 @@ describe('deploy/k8s (kustomize)', () => {
     const [configMap] = byKind('ConfigMap');
     const data = configMap?.data ?? {};
     for (const key of Object.keys(data)) expect(Object.keys(SETTINGS)).toContain(key);
-    const config = loadConfig({ ...data, CLICKHOUSE_PASSWORD: 'from-the-secret' });
+    // Passwords and CAs are files of the Secret cxvitals-transport, mounted by every workload;
+    // here the same variables point at stand-ins, once the manifests are shown to mount them.
+    const mounted = '/etc/cxvitals/transport/';
+    const fileSettings = ['KAFKA_SSL_CA_FILE', 'KAFKA_SASL_PASSWORD_FILE', 'CLICKHOUSE_CA_FILE', 'CLICKHOUSE_PASSWORD_FILE'];
+    for (const key of fileSettings) expect(data[key], key).toMatch(new RegExp(`^${mounted}[a-z.-]+$`));
+    for (const w of [...byKind<Workload>('Deployment'), ...byKind<Workload>('Job')]) {
+      const spec = w.spec.template.spec as unknown as {
+        containers: Array<{ volumeMounts?: Array<{ name: string; mountPath: string }> }>;
+        volumes?: Array<{ name: string; secret?: { secretName: string } }>;
+      };
+      const mount = spec.containers[0]?.volumeMounts?.find((m) => `${m.mountPath}/` === mounted);
+      expect(spec.volumes?.find((v) => v.name === mount?.name)?.secret?.secretName, w.metadata.name).toBe('cxvitals-transport');
+    }
+    const standIn = mkdtempSync(path.join(os.tmpdir(), 'cxv-k8s-'));
+    const files = Object.fromEntries(
+      fileSettings.map((key) => {
+        const file = path.join(standIn, path.basename(data[key] ?? key));
+        writeFileSync(file, 'stand-in\n');
+        return [key, file];
+      }),
+    );
+    const config = loadConfig({ ...data, ...files });
     expect(config.clickhouse.cluster).toBe('cxvitals');
+    expect(config.clickhouse.password).toBe('stand-in');
+    expect(config.clickhouse.tls).toEqual({ caFile: files.CLICKHOUSE_CA_FILE });
+    expect(config.kafka.security).toEqual({
+      protocol: 'sasl_ssl',
+      caFile: files.KAFKA_SSL_CA_FILE,
+      sasl: { mechanism: 'scram-sha-512', username: 'cxvitals', password: 'stand-in' },
+    });
     expect(() => planTopics(config.topics)).not.toThrow();
     const secretKeys = readFileSync(path.join(ROOT, 'deploy/k8s/secret.example.env'), 'utf8')
       .split('\n')
       .filter((l) => /^[A-Z_]+=/.test(l))
       .map((l) => l.slice(0, l.indexOf('=')));
-    expect(secretKeys.sort()).toEqual(['CLICKHOUSE_PASSWORD', 'CXV_GOALS_ADMIN_TOKEN', 'CXV_INGEST_TOKENS', 'CXV_READ_TOKENS']);
+    expect(secretKeys.sort()).toEqual(['CXV_GOALS_ADMIN_TOKEN', 'CXV_INGEST_TOKENS', 'CXV_READ_TOKENS']);
     for (const key of secretKeys) expect(data[key], `${key} belongs in the Secret`).toBeUndefined();
     for (const w of [...byKind<Workload>('Deployment'), ...byKind<Workload>('Job')]) {
       expect(w.spec.template.spec.containers[0]?.envFrom).toEqual([
@@ -192,9 +221,16 @@ describe('deploy/k8s (kustomize)', () => {
     const operators = (file: string) =>
       parseAllDocuments(readFileSync(path.join(ROOT, 'deploy/k8s/operators', file), 'utf8')).map((d) => d.toJS() as K8sObject);
     const kafka = operators('strimzi-kafka.yaml').find((o) => o.kind === 'Kafka');
-    expect(data.KAFKA_BROKERS).toBe(`${kafka?.metadata.name}-kafka-bootstrap.kafka.svc:9092`);
+    // The TLS listener with SCRAM, which config.env's KAFKA_SECURITY_PROTOCOL=sasl_ssl speaks.
+    const listeners = (
+      kafka?.spec?.kafka as { listeners?: Array<{ port: number; tls: boolean; authentication?: { type: string } }> }
+    )?.listeners;
+    expect(listeners).toEqual([expect.objectContaining({ port: 9093, tls: true, authentication: { type: 'scram-sha-512' } })]);
+    expect(data.KAFKA_BROKERS).toBe(`${kafka?.metadata.name}-kafka-bootstrap.kafka.svc:9093`);
+    expect(data.KAFKA_SASL_MECHANISM?.toLowerCase()).toBe('scram-sha-512');
     const chi = operators('clickhouse-installation.yaml').find((o) => o.kind === 'ClickHouseInstallation');
-    expect(data.CLICKHOUSE_URL).toBe(`http://clickhouse-${chi?.metadata.name}.clickhouse.svc:8123`);
+    expect(data.CLICKHOUSE_URL).toBe(`https://clickhouse-${chi?.metadata.name}.clickhouse.svc:8443`);
+    expect((chi?.spec?.configuration as { settings?: Record<string, unknown> })?.settings?.https_port).toBe(8443);
     const configuration = chi?.spec?.configuration as { clusters?: Array<{ name: string }> } | undefined;
     const clusters = (configuration?.clusters ?? []).map((c) => c.name);
     expect(clusters).toEqual([data.CLICKHOUSE_CLUSTER]);
