@@ -30,7 +30,8 @@ export function signalKinds(excuseRetroactive: boolean): Record<(typeof SIGNAL_I
   return Object.fromEntries(SIGNAL_IDS.map((id) => [id, defs[id].kind])) as Record<(typeof SIGNAL_IDS)[number], SignalKind>;
 }
 
-export function detect(series: MinuteSeries, from: number, to: number, o: DetectOptions): Detection {
+/** Every minute of [from, to) scored, with the maintenance in force. */
+export function scoreMinutes(series: MinuteSeries, from: number, to: number, o: DetectOptions): MinuteEvidence[] {
   const scorer = new Scorer(series, o.settings, { excuseRetroactive: o.excuseRetroactive });
   const minutes: MinuteEvidence[] = [];
   for (let m = Math.floor(from / MINUTE) * MINUTE; m < to; m += MINUTE) {
@@ -41,6 +42,11 @@ export function detect(series: MinuteSeries, from: number, to: number, o: Detect
       maintenance: { ...maintenanceOf(series.get(m)), ...(ids && ids.length > 0 ? { ids } : {}) },
     });
   }
+  return minutes;
+}
+
+export function detect(series: MinuteSeries, from: number, to: number, o: DetectOptions): Detection {
+  const minutes = scoreMinutes(series, from, to, o);
   const incidents = deriveIncidents(
     { service: o.service, region: o.region, settings: o.settings, kinds: signalKinds(o.excuseRetroactive) },
     minutes,

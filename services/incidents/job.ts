@@ -6,7 +6,8 @@ import type { Store } from '../shared/store/store.ts';
 import { type KpiBucket, readKpiBucketsByKey } from '../shared/vitals/buckets.ts';
 import { kpiKeyId, type ServiceRegion } from '../shared/vitals/filter.ts';
 import { keysWithData } from '../shared/vitals/written.ts';
-import { detect } from './detect.ts';
+import { scoreMinutes, signalKinds } from './detect.ts';
+import { deriveIncidents, type MinuteEvidence } from './incidents.ts';
 import { anomalyRows, incidentRow, readIncidents, type StoredIncident } from './repository.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from './settings.ts';
 import type { MinuteCounts } from './signals.ts';
@@ -89,6 +90,10 @@ export class IncidentJob {
   /** Minutes before this were scored and stored by an earlier tick of this process. */
   private scoredUntil: number | undefined;
   private readonly openGauge: Gauge<'service' | 'region' | 'incident_id'> | undefined;
+  /** Scored minutes per key (kpiKeyId) since the replay's start: each minute is scored once per process. */
+  private readonly evidence = new Map<string, Map<number, MinuteEvidence>>();
+  /** Week shifts found without any data, and until when that answer is trusted. */
+  private readonly emptyWeeks = new Map<number, number>();
 
   constructor(private readonly o: IncidentJobOptions) {
     this.now = o.now ?? Date.now;
@@ -141,26 +146,52 @@ export class IncidentJob {
     const written: StoredIncident[] = [];
     const open: StoredIncident[] = [];
     const found = new Set<string>();
-    for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-      const chunk = keys.slice(i, i + KEYS_PER_READ);
-      const series = await this.readSeries(chunk, from - history * MINUTE, to, settings);
-      for (const key of chunk) {
-        const ofKey = series.get(kpiKeyId(key.service, key.region)) ?? new Map();
-        const ids = await this.maintenanceIds(key, ofKey, from, to);
-        const d = detect(ofKey, from, to, { ...key, settings, excuseRetroactive: this.o.excuseRetroactive, maintenanceIds: ids });
-        // Minutes without data are scored (the machine needs every minute) but not stored.
-        const anomalies = d.minutes
-          .filter((m) => m.minute >= scoreFrom && ofKey.has(m.minute))
-          .flatMap((m) => anomalyRows(key.service, key.region, m, computedAt));
-        if (anomalies.length > 0) await this.o.store.insert('anomaly_1m', anomalies);
-        rows += anomalies.length;
-        for (const incident of d.incidents) {
-          found.add(incident.id);
-          if (incident.status === 'open') open.push(incident);
-          if (this.changed(incident)) written.push(incident);
+    const anomalies: Record<string, unknown>[] = [];
+    // Keys whose minutes before scoreFrom this process already scored are scored from there on
+    // only; the others (all of them after a restart) from `from`. Same minutes, same scores.
+    const covered = (id: string) => {
+      const known = this.evidence.get(id);
+      if (!known) return false;
+      for (let m = from; m < scoreFrom; m += MINUTE) if (!known.has(m)) return false;
+      return true;
+    };
+    const groups = [
+      { keys: keys.filter((k) => covered(kpiKeyId(k.service, k.region))), computeFrom: scoreFrom },
+      { keys: keys.filter((k) => !covered(kpiKeyId(k.service, k.region))), computeFrom: from },
+    ];
+    for (const group of groups) {
+      for (let i = 0; i < group.keys.length; i += KEYS_PER_READ) {
+        const chunk = group.keys.slice(i, i + KEYS_PER_READ);
+        const series = await this.readSeries(chunk, group.computeFrom - history * MINUTE, to, settings);
+        for (const key of chunk) {
+          const id = kpiKeyId(key.service, key.region);
+          const ofKey = series.get(id) ?? new Map();
+          const ids = await this.maintenanceIds(key, ofKey, group.computeFrom, to);
+          const fresh = scoreMinutes(ofKey, group.computeFrom, to, {
+            ...key,
+            settings,
+            excuseRetroactive: this.o.excuseRetroactive,
+            maintenanceIds: ids,
+          });
+          const known = this.evidence.get(id) ?? new Map<number, MinuteEvidence>();
+          for (const m of fresh) known.set(m.minute, m);
+          for (const m of known.keys()) if (m < from) known.delete(m);
+          this.evidence.set(id, known);
+          // Minutes without data are scored (the machine needs every minute) but not stored.
+          for (const m of fresh)
+            if (m.minute >= scoreFrom && ofKey.has(m.minute))
+              anomalies.push(...anomalyRows(key.service, key.region, m, computedAt));
+          const minutes = [...known.values()].filter((m) => m.minute < to).sort((a, b) => a.minute - b.minute);
+          for (const incident of deriveIncidents({ ...key, settings, kinds: signalKinds(this.o.excuseRetroactive) }, minutes)) {
+            found.add(incident.id);
+            if (incident.status === 'open') open.push(incident);
+            if (this.changed(incident)) written.push(incident);
+          }
         }
       }
     }
+    if (anomalies.length > 0) await this.o.store.insert('anomaly_1m', anomalies);
+    rows = anomalies.length;
     // Open incidents of this range that the minutes no longer give are withdrawn.
     for (const stale of active)
       if (stale.status === 'open' && stale.start >= from && !found.has(stale.id)) {
@@ -191,6 +222,15 @@ export class IncidentJob {
     const out = new Map<string, Map<number, MinuteCounts>>();
     for (let week = 0; week <= settings.baseline.seasonalWeeks; week += 1) {
       const shift = week * WEEK;
+      // A fresh install has no history weeks back: one cheap look instead of a full read, every 10 minutes.
+      if (week > 0 && (this.emptyWeeks.get(week) ?? 0) > this.now()) continue;
+      if (week > 0) {
+        const any = await keysWithData(this.o.store, { from: from - shift, to: to - shift }, { limit: 1 });
+        if (any.length === 0) {
+          this.emptyWeeks.set(week, this.now() + 10 * MINUTE);
+          continue;
+        }
+      }
       // The seasonal values are judged minute by minute, each over its own window before it.
       const byKey = await readKpiBucketsByKey(this.o.store, { keys, from: from - shift, to: to - shift, stepSec: 60 });
       for (const [id, buckets] of byKey) {

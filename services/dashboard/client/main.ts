@@ -109,7 +109,8 @@ async function refresh(): Promise<void> {
     );
     for (const draw of draws) draw();
     overviewEl.replaceChildren(...renderOverview(goals, [...data.values()], timeZone));
-    await incidents.refresh(query.region);
+    // Not awaited: the incidents panel must not hold back the vital signs.
+    void incidents.refresh(query.region);
     servicesEl.setAttribute('aria-busy', 'false');
     Object.assign(document.body.dataset, {
       state: 'ready',
