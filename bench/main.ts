@@ -7,6 +7,7 @@ import { measureGrowth } from './measure/growth.ts';
 import { measureIncidentQuality } from './measure/incidents.ts';
 import { measureIngest } from './measure/ingest.ts';
 import { measureMemory } from './measure/memory.ts';
+import { measureReads } from './measure/reads.ts';
 import { describeMachine } from './report/machine.ts';
 import { renderMarkdown } from './report/markdown.ts';
 import type { BenchReport } from './report/types.ts';
@@ -19,7 +20,7 @@ import type { BenchReport } from './report/types.ts';
  * child processes (bench/worker.ts); the broker is always a process of its own.
  */
 
-const PHASES = ['consume', 'ingest', 'freshness', 'memory', 'growth', 'incidents'] as const;
+const PHASES = ['consume', 'ingest', 'freshness', 'memory', 'growth', 'incidents', 'reads'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]) {
@@ -119,6 +120,10 @@ if (report.growth && report.consume) {
   }
 }
 await phase('incidents', () => measureIncidentQuality({ quietDays: args.quick ? 1 : 2, outageHours: args.quick ? 3 : 6, log }));
+// The heaviest read the limits allow, 8 at once, against /livez and ingest (issue 15, finding 2).
+report.reads = await phase('reads', () =>
+  measureReads({ days: args.quick ? 2 : 7, concurrency: 8, seconds: args.quick ? 10 : 20, log }),
+);
 report.durationSec = (performance.now() - started) / 1000;
 
 mkdirSync(RESULTS_DIR, { recursive: true });

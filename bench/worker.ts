@@ -15,6 +15,7 @@ const WORKERS = {
   'alt-server': () => import('./workers/alt-server.ts'),
   memory: () => import('./workers/memory.ts'),
   'engine-growth': () => import('./workers/engine-growth.ts'),
+  'reads-server': () => import('./workers/reads-server.ts'),
 } as const;
 
 type WorkerName = keyof typeof WORKERS;

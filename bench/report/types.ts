@@ -3,6 +3,7 @@ import type { FreshnessResult } from '../measure/freshness.ts';
 import type { GrowthPhase } from '../measure/growth.ts';
 import type { IngestPhase } from '../measure/ingest.ts';
 import type { MemoryPhase } from '../measure/memory.ts';
+import type { ReadsResult } from '../measure/reads.ts';
 import type { Machine } from './machine.ts';
 
 /** Everything one `npm run bench` measured: written as JSON, rendered as Markdown. */
@@ -14,6 +15,7 @@ export interface BenchReport {
   consume?: ConsumePhase;
   ingest?: IngestPhase;
   freshness?: FreshnessResult;
+  reads?: ReadsResult;
   memory?: MemoryPhase;
   growth?: GrowthPhase;
   errors: Record<string, string>;

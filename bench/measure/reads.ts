@@ -1,0 +1,153 @@
+import { DEFAULT_READ_LIMITS } from '../../services/api/read-limits.ts';
+import { loadModel } from '../../services/model/load.ts';
+import { Worker } from '../lib/worker-host.ts';
+import type { ReadsServerInfo } from '../workers/reads-server.ts';
+
+/**
+ * Issue 15, finding 2: eight CSI reads over 9,999 one-minute buckets held /livez for
+ * 8.9 s and an ingest POST for 9.2 s. This phase runs the heaviest read the limits now
+ * allow (CSI without a segment filter: 1 + segments series, as many one-minute buckets
+ * as CXV_READ_MAX_CELLS permits) eight at once, continuously, against the product as
+ * `npm start` runs it with days of windows in its store, and measures /livez and an
+ * ingest POST (10 probe results) before (idle) and during, in the same run.
+ */
+
+export interface LatencySummary {
+  n: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface ReadsResult {
+  days: number;
+  rows: { kpi: number; probe: number };
+  heaviestRead: { url: string; buckets: number; series: number; cells: number; bytes: number; idleMs: number };
+  oneBucketMore: { status: number; code: string };
+  idle: { livez: LatencySummary; ingest: LatencySummary };
+  loaded: { livez: LatencySummary; ingest: LatencySummary; reads: LatencySummary & { non200: number } };
+  ratios: { livezP99: number; ingestP99: number };
+}
+
+const MINUTE = 60_000;
+
+function summary(values: number[]): LatencySummary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return { n: sorted.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted.at(-1) ?? Number.NaN };
+}
+
+async function timed(f: () => Promise<Response>): Promise<{ ms: number; status: number; bytes: number }> {
+  const start = performance.now();
+  const res = await f();
+  const body = await res.arrayBuffer();
+  return { ms: performance.now() - start, status: res.status, bytes: body.byteLength };
+}
+
+/** /livez and an ingest POST, one after the other, every `everyMs`, for `seconds`. */
+async function probe(info: ReadsServerInfo, seconds: number, everyMs: number) {
+  const livez: number[] = [];
+  const ingest: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  let i = 0;
+  while (performance.now() < until) {
+    const live = await timed(() => fetch(`${info.url}/livez`));
+    if (live.status !== 200) throw new Error(`/livez answered ${live.status}`);
+    livez.push(live.ms);
+    const now = Date.now();
+    const events = Array.from({ length: 10 }, (_, k) => ({
+      eventId: `bench-reads-${process.pid}-${i}-${k}`,
+      ts: now - 1000,
+      service: 'voice',
+      region: 'bench',
+      probeId: 'bench-reads',
+      probeType: 'active',
+      success: k % 10 !== 0,
+    }));
+    i += 1;
+    const post = await timed(() =>
+      fetch(`${info.url}/api/v1/events/probe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${info.ingestToken}` },
+        body: JSON.stringify(events),
+      }),
+    );
+    if (post.status !== 200) throw new Error(`ingest answered ${post.status}`);
+    ingest.push(post.ms);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return { livez: summary(livez), ingest: summary(ingest) };
+}
+
+export async function measureReads(o: {
+  days: number;
+  concurrency: number;
+  seconds: number;
+  log: (line: string) => void;
+}): Promise<ReadsResult> {
+  const model = await loadModel();
+  const series = 1 + Object.keys(model.segments).length;
+  const worker = new Worker<{ stopped: true }>('reads-server', { days: o.days });
+  try {
+    const info = (await worker.ready) as ReadsServerInfo;
+    o.log(
+      `   store: ${info.rows.kpi.toLocaleString('en-US')} kpi_1m + ${info.rows.probe.toLocaleString('en-US')} probe_kpi_1m rows (${o.days} days, seeded in ${info.seedSec.toFixed(1)} s)`,
+    );
+    const read = { authorization: `Bearer ${info.readToken}` };
+    const buckets = Math.floor(DEFAULT_READ_LIMITS.maxCells / series);
+    const to = Math.floor(Date.now() / MINUTE) * MINUTE;
+    const url = (n: number) => `${info.url}/api/v1/csi?from=${to - n * MINUTE}&to=${to}&step=1m`;
+    const over = await fetch(url(buckets + 1), { headers: read });
+    const overBody = (await over.json()) as { code?: string };
+    const heavy = await timed(() => fetch(url(buckets), { headers: read }));
+    if (heavy.status !== 200) throw new Error(`the heaviest allowed read answered ${heavy.status}`);
+    o.log(
+      `   heaviest allowed read: CSI, ${buckets} one-minute buckets × ${series} series = ${buckets * series} cells: ${heavy.ms.toFixed(0)} ms idle, ${(heavy.bytes / 1e6).toFixed(1)} MB; one bucket more → ${over.status} ${overBody.code}`,
+    );
+
+    const idle = await probe(info, o.seconds, 50);
+    o.log(
+      `   idle: /livez p99 ${idle.livez.p99Ms.toFixed(1)} ms, ingest POST p99 ${idle.ingest.p99Ms.toFixed(1)} ms (${idle.livez.n} each)`,
+    );
+
+    let running = true;
+    const readTimes: number[] = [];
+    let non200 = 0;
+    const loops = Array.from({ length: o.concurrency }, async () => {
+      while (running) {
+        const r = await timed(() => fetch(url(buckets), { headers: read }));
+        if (r.status === 200) readTimes.push(r.ms);
+        else non200 += 1;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    const loaded = await probe(info, o.seconds, 50);
+    running = false;
+    await Promise.all(loops);
+    const reads = { ...summary(readTimes), non200 };
+    o.log(
+      `   ${o.concurrency} heaviest reads at once: /livez p99 ${loaded.livez.p99Ms.toFixed(1)} ms (max ${loaded.livez.maxMs.toFixed(1)}), ingest POST p99 ${loaded.ingest.p99Ms.toFixed(1)} ms (max ${loaded.ingest.maxMs.toFixed(1)}); reads: ${reads.n} answered, p50 ${reads.p50Ms.toFixed(0)} ms, p99 ${reads.p99Ms.toFixed(0)} ms, ${non200} not 200`,
+    );
+    const ratios = { livezP99: loaded.livez.p99Ms / idle.livez.p99Ms, ingestP99: loaded.ingest.p99Ms / idle.ingest.p99Ms };
+    o.log(`   loaded / idle p99: /livez ×${ratios.livezP99.toFixed(2)}, ingest ×${ratios.ingestP99.toFixed(2)}`);
+    return {
+      days: o.days,
+      rows: info.rows,
+      heaviestRead: {
+        url: url(buckets).replace(info.url, ''),
+        buckets,
+        series,
+        cells: buckets * series,
+        bytes: heavy.bytes,
+        idleMs: heavy.ms,
+      },
+      oneBucketMore: { status: over.status, code: overBody.code ?? '' },
+      idle,
+      loaded: { ...loaded, reads },
+      ratios,
+    };
+  } finally {
+    await worker.finish().catch(() => {});
+    worker.kill();
+  }
+}
