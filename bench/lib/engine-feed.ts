@@ -1,7 +1,7 @@
 import type { AnyBinding } from '../../services/aggregator/binding.ts';
 import { WindowEngine } from '../../services/aggregator/engine.ts';
 import { bindings } from '../../services/aggregator/families/index.ts';
-import { rawEventRow, type WindowedRecord } from '../../services/aggregator/raw-events.ts';
+import { rawEventLine, type WindowedRecord } from '../../services/aggregator/raw-events.ts';
 import { BENCH_SOURCES, type BenchSource, inputFor, keyOf, prng, toRecord } from './events.ts';
 
 /**
@@ -74,7 +74,7 @@ export function createFeed(only?: BenchSource): Feed {
             record,
             record.ts + 200,
             record.eventId,
-            i === 0 ? rawEventRow(source, record) : undefined,
+            i === 0 ? () => rawEventLine(source, record) : undefined,
           );
         });
         offset += 1;

@@ -15,6 +15,7 @@ import type { MaintenanceRecord } from '../shared/sources/maintenance.ts';
 import type { SourceName } from '../shared/sources/registry.ts';
 import { readMaintenanceWindows } from '../shared/store/maintenance.ts';
 import type { Store } from '../shared/store/store.ts';
+import type { InsertRows } from '../shared/store/tsv.ts';
 import type { AnyBinding } from './binding.ts';
 import {
   type AddOutcome,
@@ -38,7 +39,7 @@ import {
   versionPayload,
 } from './ledger.ts';
 import { MaintenanceRegistry } from './maintenance-registry.ts';
-import { rawEventRow, type WindowedRecord } from './raw-events.ts';
+import { rawEventLine, rawEventRows, type WindowedRecord } from './raw-events.ts';
 import { loadStoredWindowEnds, loadStoredWindows } from './recovery.ts';
 import { OP_HEADER, RETRACT_OP, readRetraction } from './retraction.ts';
 import { type SourceTopic, sourceTopics } from './topics.ts';
@@ -406,7 +407,7 @@ export class Aggregator {
         wallNow,
         record.eventId,
         // The raw event is stored once, with the first family that counts it.
-        i === 0 && withRaw ? rawEventRow(source, record) : undefined,
+        i === 0 && withRaw ? () => rawEventLine(source, record) : undefined,
         version,
       );
       if (i === 0) first = outcome;
@@ -663,7 +664,7 @@ export class Aggregator {
         }
       }
       const raw = due.flatMap((entry) => entry.pendingRaw);
-      if (raw.length > 0) await this.write('raw_events', raw);
+      if (raw.length > 0) await this.write('raw_events', rawEventRows(raw));
       for (const [table, rows] of byTable) await this.write(table, rows);
       this.engine.markWritten(due, versions, wallNow);
       for (const entry of due) {
@@ -689,7 +690,7 @@ export class Aggregator {
     return { version, busEpoch: this.o.busEpoch, partition: single?.[0] ?? '', lastOffset: single?.[1] ?? -1 };
   }
 
-  private async write(table: string, rows: readonly object[]): Promise<void> {
+  private async write(table: string, rows: InsertRows): Promise<void> {
     await this.retry(table, async () => {
       const end = this.o.metrics.storeInsertSeconds.startTimer({ table });
       await this.o.store.insert(table, rows);

@@ -71,8 +71,8 @@ export interface WindowEntry<S = unknown> {
   versions: Map<number, number>;
   /** versionHash of every version this window counted and gave back (sparse). */
   retired: Set<number>;
-  /** Raw events added since the last write, written to raw_events after the window row. */
-  pendingRaw: object[];
+  /** Raw events added since the last write (raw_events lines), written after the window row. */
+  pendingRaw: string[];
   key: string;
   windowStart: number;
   windowEnd: number;
@@ -210,7 +210,8 @@ export class WindowEngine {
     event: E,
     wallNow: number,
     eventId?: string,
-    raw?: object,
+    /** The event's raw_events line, built only when the event is counted (not for duplicates). */
+    raw?: () => string,
     version?: EventVersion,
   ): AddOutcome {
     const family = this.families.get(familyName);
@@ -251,7 +252,7 @@ export class WindowEngine {
       entry.ids.add(idHash);
       if (version && version.fingerprint !== version.first) entry.versions.set(idHash, version.fingerprint);
     }
-    if (raw !== undefined) entry.pendingRaw.push(raw);
+    if (raw !== undefined) entry.pendingRaw.push(raw());
     this.changed(entry, partition, offset);
     this.touch(clock, eventTime, offset, wallNow);
     // A window written by a checkpoint while still open is not late: only one written

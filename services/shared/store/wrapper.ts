@@ -1,4 +1,5 @@
 import type { QueryParams, Store } from './store.ts';
+import type { InsertRows } from './tsv.ts';
 
 /**
  * A Store that passes everything to the one it wraps: the base for stores that watch or
@@ -26,7 +27,7 @@ export class StoreWrapper implements Store {
   command(sql: string, params?: QueryParams): Promise<void> {
     return this.inner.command(sql, params);
   }
-  insert(table: string, rows: readonly object[]): Promise<void> {
+  insert(table: string, rows: InsertRows): Promise<void> {
     return this.inner.insert(table, rows);
   }
   ping(): Promise<boolean> {

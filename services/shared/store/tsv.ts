@@ -1,0 +1,56 @@
+/**
+ * Rows already encoded as ClickHouse TabSeparated text, for the inserts on the hot path.
+ *
+ * JSONEachRow costs one object per row and one `JSON.stringify` per row at insert time,
+ * and a column that is itself JSON (raw_events.payload) is escaped twice. A TabSeparated
+ * line is built once, when the event is counted, and kept as one string until its window
+ * is written. It is text, so both @clickhouse/client over HTTP and chDB (whose connection
+ * reads an insert body as UTF-8) accept it.
+ *
+ * Iterable over its lines and with a `length` (the row count), so stores that wrap
+ * another (timings, fault injection, statement recording) see it as they see rows.
+ */
+export class TsvRows implements Iterable<string> {
+  readonly format = 'TabSeparated' as const;
+  constructor(
+    /** The table's columns, in the order of each line's fields. */
+    readonly columns: readonly string[],
+    /** One line per row, fields already escaped with `tsvString`, no trailing newline. */
+    readonly lines: readonly string[],
+  ) {}
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.lines[Symbol.iterator]();
+  }
+
+  /** The insert body: every line, each ended by a newline. */
+  body(): string {
+    return this.lines.length === 0 ? '' : `${this.lines.join('\n')}\n`;
+  }
+}
+
+/** What `Store.insert` takes: row objects (encoded as JSONEachRow) or lines already encoded. */
+export type InsertRows = readonly object[] | TsvRows;
+
+const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
+const ESCAPABLE = /[\\\t\n\r\0]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+
+/** A String field of a TabSeparated line: backslash, tab, newline, carriage return and NUL escaped, as ClickHouse reads them. */
+export function tsvString(value: string): string {
+  return NEEDS_ESCAPE.test(value) ? value.replace(ESCAPABLE, (c) => ESCAPES[c] ?? c) : value;
+}
+
+/**
+ * A DateTime64(3) field from epoch milliseconds: `YYYY-MM-DD hh:mm:ss.sss` in UTC, the form
+ * every `date_time_input_format` reads the same way (a bare number is not: best_effort
+ * reads digits as a date).
+ */
+export function tsvDateTime64Ms(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}

@@ -1,0 +1,92 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RAW_EVENT_COLUMNS, rawEventLine, rawEventRows } from '../../services/aggregator/raw-events.ts';
+import { createLogger } from '../../services/shared/log.ts';
+import { migrate } from '../../services/shared/store/migrations.ts';
+import { openStore } from '../../services/shared/store/store.ts';
+import { TsvRows, tsvDateTime64Ms, tsvString } from '../../services/shared/store/tsv.ts';
+
+/**
+ * raw_events is written as TabSeparated lines built when an event is counted (no object
+ * per row, the payload's JSON escaped once). Whatever a sender puts in a string field —
+ * tabs, newlines, backslashes, quotes, NUL, emoji — comes back from the store exactly.
+ */
+describe('TabSeparated rows', () => {
+  it('escapes backslash, tab, newline, carriage return and NUL, and nothing else', () => {
+    expect(tsvString('plain "quoted" é 😀')).toBe('plain "quoted" é 😀');
+    expect(tsvString('a\tb\nc\\d\re\0f')).toBe('a\\tb\\nc\\\\d\\re\\0f');
+  });
+
+  it('writes DateTime64(3) as UTC text with milliseconds', () => {
+    expect(tsvDateTime64Ms(Date.UTC(2026, 1, 28, 23, 59, 59, 7))).toBe('2026-02-28 23:59:59.007');
+    expect(tsvDateTime64Ms(0)).toBe('1970-01-01 00:00:00.000');
+  });
+
+  it('counts and iterates its lines, and ends every line of the body with a newline', () => {
+    const rows = new TsvRows(['a', 'b'], ['1\tx', '2\ty']);
+    expect(rows.length).toBe(2);
+    expect([...rows]).toEqual(['1\tx', '2\ty']);
+    expect(rows.body()).toBe('1\tx\n2\ty\n');
+    expect(new TsvRows(['a'], []).body()).toBe('');
+  });
+
+  describe('into the embedded store', () => {
+    let dir = '';
+    afterAll(async () => {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('stores every raw_events column exactly as the record had it', async () => {
+      dir = await mkdtemp(path.join(os.tmpdir(), 'cxv-tsv-'));
+      const log = createLogger('warn');
+      const store = await openStore({ mode: 'embedded', database: 'cxv_tsv', dataDir: dir, log });
+      try {
+        await migrate(store, log);
+        const hostile = {
+          eventId: 'id\twith\ttabs\nand\\backslash',
+          ts: Date.UTC(2026, 11, 7, 1, 2, 3, 456),
+          receivedAt: Date.UTC(2026, 11, 7, 1, 2, 4, 1),
+          service: "broad'band",
+          region: 'north\r\0',
+          segment: null,
+          comment: 'line one\nline "two"\t😀 \\n',
+        };
+        const plain = { eventId: 'e2', ts: 0, receivedAt: 1, service: 's', region: 'r', segment: 'gold' };
+        await store.insert('raw_events', rawEventRows([rawEventLine('survey', hostile), rawEventLine('probe', plain)]));
+        const got = await store.query<Record<string, unknown>>(
+          `SELECT source, event_id, service, region, segment, toUnixTimestamp64Milli(ts) AS ts,
+                  toUnixTimestamp64Milli(received_at) AS received_at, payload
+           FROM ${store.table('raw_events')} ORDER BY source`,
+        );
+        expect(RAW_EVENT_COLUMNS).toEqual(['source', 'event_id', 'service', 'region', 'segment', 'ts', 'received_at', 'payload']);
+        expect(got).toEqual([
+          {
+            source: 'probe',
+            event_id: 'e2',
+            service: 's',
+            region: 'r',
+            segment: 'gold',
+            ts: 0,
+            received_at: 1,
+            payload: JSON.stringify(plain),
+          },
+          {
+            source: 'survey',
+            event_id: hostile.eventId,
+            service: hostile.service,
+            region: hostile.region,
+            segment: '',
+            ts: hostile.ts,
+            received_at: hostile.receivedAt,
+            payload: JSON.stringify(hostile),
+          },
+        ]);
+        expect(JSON.parse(String(got[1]?.payload))).toEqual(hostile);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+});
