@@ -178,7 +178,7 @@ describe('dashboard metadata and goal summary', () => {
       counts: Record<string, number>;
       goals: Array<{ goalId: string; status: string; target: number }>;
     }>(`${pipeline.url}/api/v1/dashboard/goals`);
-    expect(body.counts).toEqual({ on_track: 0, at_risk: 1, off_track: 1, achieved: 0, missed: 0, no_data: 0 });
+    expect(body.counts).toEqual({ on_track: 0, at_risk: 1, off_track: 1, achieved: 0, missed: 0, no_data: 0, not_measured: 0 });
     expect(body.goals.map((g) => [g.goalId, g.status, g.target])).toEqual([
       ['og-a', 'at_risk', 0.995],
       ['og-b', 'off_track', 0.995],
