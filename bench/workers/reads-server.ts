@@ -34,8 +34,11 @@ async function columnsOf(store: Store, table: string): Promise<string[]> {
 async function copyBack(store: Store, table: string, from: number, to: number, copies: number): Promise<void> {
   const spanMin = Math.round((to - from) / MINUTE);
   const columns = await columnsOf(store, table);
+  // Written when their window closed, long ago: the CSI materializer and the landing watcher,
+  // which follow recently written rows, leave the copied history alone as they would real history.
+  const shifted = 'window_start - toIntervalMinute({span:UInt32} * (copy.number + 1))';
   const select = columns.map((c) =>
-    c === 'window_start' ? 'window_start - toIntervalMinute({span:UInt32} * (copy.number + 1)) AS window_start' : c,
+    c === 'window_start' ? `${shifted} AS window_start` : c === 'written_at' ? `${shifted} + INTERVAL 1 MINUTE AS written_at` : c,
   );
   await store.command(
     `INSERT INTO ${store.table(table)} (${columns.join(', ')})
