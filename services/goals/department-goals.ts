@@ -1,27 +1,9 @@
 import { type ActionInput, ActionService } from './actions.ts';
-import {
-  checkMetric,
-  cycleSpan,
-  deny,
-  type GoalsContext,
-  iso,
-  loadDirectory,
-  readFeed,
-  requireOpenCycle,
-  requirePerson,
-} from './context.ts';
+import { checkMetric, deny, type GoalsContext, iso, loadDirectory, requireOpenCycle, requirePerson } from './context.ts';
 import { GoalsError } from './errors.ts';
 import { isAdmin, managesOrAbove, readDenial, uplineManager, verifyDenial, writeDenial } from './hierarchy.ts';
-import {
-  type DeptGoalTransition,
-  EVALUATED,
-  editProblem,
-  TRANSITIONS,
-  type TransitionProblem,
-  transitionProblem,
-} from './lifecycle.ts';
-import type { Action, Cycle, DeptGoal, DeptGoalStatus, Person, Reading, SuccessMetric } from './model.ts';
-import { baselineWindow, evaluationWindow } from './period.ts';
+import { type DeptGoalTransition, editProblem, TRANSITIONS, type TransitionProblem, transitionProblem } from './lifecycle.ts';
+import type { Action, DeptGoal, DeptGoalStatus, Person, SuccessMetric } from './model.ts';
 import { readBaseline } from './planning.ts';
 import type { Stored } from './repository.ts';
 
