@@ -93,13 +93,16 @@ export class StoredVersions {
   constructor(private readonly store: Store) {}
 
   async known(source: string, eventIds: readonly string[]): Promise<Map<string, number[]>> {
-    if (eventIds.length === 0) return new Map();
-    const rows = await this.store.query<{ event_id: string; fingerprints: Array<string | number> }>(
-      `SELECT event_id, fingerprints FROM ${this.store.table('event_versions')} FINAL
-       WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
-      { source, ids: [...new Set(eventIds)] },
-    );
-    return new Map(rows.map((r) => [r.event_id, r.fingerprints.map(Number)]));
+    const known = new Map<string, number[]>();
+    for (const ids of idChunks(this.store, [...new Set(eventIds)])) {
+      const rows = await this.store.query<{ event_id: string; fingerprints: Array<string | number> }>(
+        `SELECT event_id, fingerprints FROM ${this.store.table('event_versions')} FINAL
+         WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
+        { source, ids },
+      );
+      for (const r of rows) known.set(r.event_id, r.fingerprints.map(Number));
+    }
+    return known;
   }
 }
 
@@ -122,6 +125,31 @@ export function classifyVersions(
     fingerprints.add(fingerprint);
   }
   return counts;
+}
+
+/**
+ * eventIds in groups a query can carry: over HTTP (a ClickHouse server) the parameters
+ * travel in the URL, which servers and proxies cap (Node's own HTTP server at 16 KiB), so
+ * at most about 6,000 characters of ids per query; embedded, all at once.
+ */
+export function idChunks(store: Pick<Store, 'mode'>, ids: readonly string[], maxChars = 6_000): string[][] {
+  if (store.mode === 'embedded') return ids.length > 0 ? [[...ids]] : [];
+  const chunks: string[][] = [];
+  let chunk: string[] = [];
+  let chars = 0;
+  for (const id of ids) {
+    // An id costs itself, quoting and URL escaping: count it three times over to be safe.
+    const cost = 3 * (id.length + 3);
+    if (chunk.length > 0 && chars + cost > maxChars) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(id);
+    chars += cost;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 interface VersionRow {
@@ -153,13 +181,17 @@ export class EventLedger {
   async load(store: Store, wanted: Map<string, Set<string>>): Promise<void> {
     for (const [source, ids] of wanted) {
       const missing = [...ids].filter((id) => !this.known.has(EventLedger.id(source, id)));
-      if (missing.length === 0) continue;
-      const rows = await store.query<VersionRow>(
-        `SELECT event_id, fingerprints, payloads, arrayMap(t -> toUnixTimestamp64Milli(t), received_ats) AS received
-         FROM ${store.table('event_versions')} FINAL
-         WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
-        { source, ids: missing },
-      );
+      const rows: VersionRow[] = [];
+      for (const chunk of idChunks(store, missing)) {
+        rows.push(
+          ...(await store.query<VersionRow>(
+            `SELECT event_id, fingerprints, payloads, arrayMap(t -> toUnixTimestamp64Milli(t), received_ats) AS received
+             FROM ${store.table('event_versions')} FINAL
+             WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
+            { source, ids: chunk },
+          )),
+        );
+      }
       for (const row of rows) {
         this.known.set(EventLedger.id(source, row.event_id), {
           fingerprints: row.fingerprints.map(Number),

@@ -6,6 +6,7 @@ import {
   currentIndex,
   type EventHistory,
   fingerprintOf,
+  idChunks,
   RETRACTION_FINGERPRINT,
   verdictFor,
   versionPayload,
@@ -84,6 +85,18 @@ describe('what ingest answers about a body (classifyVersions)', () => {
       { eventId: 'c', fingerprint: 6 }, // and re-sent
     ];
     expect(classifyVersions(body, known)).toEqual({ fresh: 1, duplicate: 3, corrected: 2 });
+  });
+});
+
+describe('eventIds per version query (idChunks)', () => {
+  it('over HTTP, groups that keep the URL short; embedded, one group', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `event-${String(i).padStart(4, '0')}`); // 10 characters each
+    const chunks = idChunks({ mode: 'external' }, ids);
+    // 3 × (10 + 3) = 39 per id: 153 ids fit 6,000.
+    expect(chunks.map((c) => c.length)).toEqual([153, 153, 153, 153, 153, 153, 82]);
+    expect(chunks.flat()).toEqual(ids);
+    expect(idChunks({ mode: 'embedded' }, ids)).toEqual([ids]);
+    expect(idChunks({ mode: 'external' }, [])).toEqual([]);
   });
 });
 
