@@ -6,7 +6,7 @@ import type { Store } from '../shared/store/store.ts';
 import { readAvailability } from './availability.ts';
 import { HttpError } from './errors.ts';
 import { boundedRead, bucketedCost } from './read-limits.ts';
-import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
+import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, type Step, stepParam } from './time-params.ts';
 
 /** GET /api/v1/availability: Availability and Serviceability per bucket (services/api/availability.ts). */
 
@@ -14,7 +14,7 @@ export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: S
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/availability',
     {
-      ...boundedRead<{ from?: number; to?: number; step: number }>((q) => bucketedCost(q)),
+      ...boundedRead<{ from?: number; to?: number; step: Step }>((q) => bucketedCost(q)),
       schema: {
         summary:
           'Availability and Serviceability per bucket, with the counts behind them and the maintenance that touched the range',
@@ -43,7 +43,8 @@ export function registerAvailabilityRoute(app: FastifyInstance, deps: { store: S
         origin: q.origin,
         from,
         to,
-        stepSec: q.step,
+        stepSec: q.step.sec,
+        calendar: q.step.calendar,
         excuseRetroactive: q.excuseRetroactive ?? deps.excuseRetroactiveMaintenance,
       });
     },

@@ -228,11 +228,11 @@ export function boundedRead<Q>(
 
 /** The cost of a bucketed read from its query string (the API's default range: the last hour). */
 export function bucketedCost(
-  q: { from?: number; to?: number; step: number },
+  q: { from?: number; to?: number; step: number | { sec: number } },
   series = 1,
   seriesLabel?: string,
   now: number = Date.now(),
 ): ReadCost {
   const to = q.to ?? now;
-  return { from: q.from ?? to - 3600_000, to, stepSec: q.step, series, seriesLabel };
+  return { from: q.from ?? to - 3600_000, to, stepSec: typeof q.step === 'number' ? q.step : q.step.sec, series, seriesLabel };
 }

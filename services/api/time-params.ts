@@ -1,15 +1,33 @@
 import { z } from 'zod';
+import { CALENDAR_MAX_SEC, type Calendar } from '../shared/vitals/filter.ts';
 
 /** Shared query parameters of the read API: time range and bucket size. */
 
 const STEP_UNITS: Record<string, number> = { m: 60, h: 3600, d: 86_400 };
 
-/** `1m`, `5m`, `1h`, `1d`… → seconds. Whole minutes only (windows are one minute). */
+/**
+ * A read's bucket size: `sec` seconds from the epoch, or UTC calendar months or quarters
+ * (`sec` is then their longest length, for cost estimates).
+ */
+export interface Step {
+  sec: number;
+  calendar?: Calendar;
+}
+
+/** Each calendar step's shortest bucket in seconds (February; January to March of a common year): the most buckets a range can hold. */
+const CALENDAR_MIN_SEC: Record<Calendar, number> = { month: 28 * 86_400, quarter: 90 * 86_400 };
+
+/** `1m`, `5m`, `1h`, `1d`… (whole minutes: windows are one minute), or `month` / `quarter` (UTC calendar buckets). */
 export const step = z
   .string()
-  .regex(/^[1-9]\d{0,3}[mhd]$/, { message: 'must look like 1m, 5m, 1h or 1d' })
-  .transform((s) => Number(s.slice(0, -1)) * (STEP_UNITS[s.slice(-1)] ?? 60))
-  .refine((sec) => sec <= 31 * 86_400, { message: 'must be at most 31d' });
+  .regex(/^(?:[1-9]\d{0,3}[mhd]|month|quarter)$/, { message: 'must look like 1m, 5m, 1h or 1d, or be month or quarter' })
+  .transform((s): Step => {
+    if (s === 'month' || s === 'quarter') return { sec: CALENDAR_MAX_SEC[s], calendar: s };
+    return { sec: Number(s.slice(0, -1)) * (STEP_UNITS[s.slice(-1)] ?? 60) };
+  })
+  .refine((st) => st.calendar !== undefined || st.sec <= 31 * 86_400, {
+    message: 'must be at most 31d; step=month or step=quarter gives calendar buckets',
+  });
 
 /**
  * The instants a read accepts: what ClickHouse's DateTime64 holds (1900-01-01 up to
@@ -42,9 +60,10 @@ export const instant = z
 
 export const MAX_BUCKETS = 10_000;
 
-export function checkRange(from: number, to: number, stepSec: number): { field: string; message: string } | undefined {
+export function checkRange(from: number, to: number, step: Step): { field: string; message: string } | undefined {
   if (to <= from) return { field: 'to', message: 'must be after from' };
-  if ((to - from) / (stepSec * 1000) > MAX_BUCKETS) {
+  const shortestSec = step.calendar ? CALENDAR_MIN_SEC[step.calendar] : step.sec;
+  if ((to - from) / (shortestSec * 1000) > MAX_BUCKETS) {
     return { field: 'step', message: `would give more than ${MAX_BUCKETS} buckets for this range; use a coarser step` };
   }
   return undefined;
@@ -62,8 +81,10 @@ export const rangeParams = {
 };
 
 export const stepParam = step
-  .default(60)
-  .describe('Bucket size: 1m, 5m, 1h, 1d… (whole minutes, at most 31d and 10,000 buckets over the range). Default: 1m.');
+  .prefault('1m')
+  .describe(
+    'Bucket size: 1m, 5m, 1h, 1d… (whole minutes, at most 31d and 10,000 buckets over the range), or month or quarter (UTC calendar buckets: a quarter is one bucket). Default: 1m.',
+  );
 
 export const filterParams = {
   service: z.string().min(1).max(128).optional().describe('Customer-facing service, e.g. broadband (default: every service).'),

@@ -47,7 +47,7 @@ function filterOf(q: VitalsQuery, model: CxModel): KpiFilter {
   const from = q.from ?? to - 3600_000;
   const problem = checkRange(from, to, q.step);
   if (problem) throw new HttpError(400, 'INVALID_REQUEST', `Invalid querystring: ${problem.field} ${problem.message}`, [problem]);
-  const resolved = kpiFilterOf(model, q, { from, to, stepSec: q.step });
+  const resolved = kpiFilterOf(model, q, { from, to, stepSec: q.step.sec, calendar: q.step.calendar });
   if (!resolved.ok) {
     throw new HttpError(404, resolved.error.code, resolved.error.message, [
       { field: `querystring.${resolved.error.field}`, message: 'not in the service catalog' },

@@ -8,7 +8,7 @@ import {
 } from '../kpi/availability.ts';
 import { readMaintenanceWindows } from '../store/maintenance.ts';
 import type { Store } from '../store/store.ts';
-import { epochBuckets } from './filter.ts';
+import { bucketEndOf, type Calendar, epochBuckets } from './filter.ts';
 import { type ProbeCounts, readProbeCounts } from './probe-counts.ts';
 
 /**
@@ -26,6 +26,8 @@ export interface AvailabilityQuery {
   from: number;
   to: number;
   stepSec: number;
+  /** UTC calendar months or quarters as buckets instead of `stepSec`. */
+  calendar?: Calendar | undefined;
   excuseRetroactive: boolean;
 }
 
@@ -93,13 +95,13 @@ function describe(c: AvailabilityCounts & { samples: number }, excuseRetroactive
 }
 
 export async function readAvailability(store: Store, q: AvailabilityQuery): Promise<AvailabilityReport> {
+  const bucketing = epochBuckets(q.stepSec, q.calendar);
   const counts = await readProbeCounts(
     store,
     { services: [q.service], region: q.region, origin: q.origin, from: q.from, to: q.to },
-    epochBuckets(q.stepSec),
+    bucketing,
   );
   const maintenance = await readMaintenanceWindows(store, { service: q.service, region: q.region, fromMs: q.from, toMs: q.to });
-  const stepMs = q.stepSec * 1000;
   const total: ProbeCounts = {
     samples: 0,
     attempts: 0,
@@ -111,7 +113,7 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
   };
   const buckets = [...(counts.get('')?.entries() ?? [])].map(([start, c]) => {
     for (const k of Object.keys(total) as Array<keyof ProbeCounts>) total[k] += c[k];
-    return { start: iso(start), end: iso(start + stepMs), ...describe(c, q.excuseRetroactive) };
+    return { start: iso(start), end: iso(bucketEndOf(start, bucketing)), ...describe(c, q.excuseRetroactive) };
   });
   return {
     service: q.service,
@@ -119,7 +121,7 @@ export async function readAvailability(store: Store, q: AvailabilityQuery): Prom
     origin: q.origin ?? null,
     from: iso(q.from),
     to: iso(q.to),
-    step: `${q.stepSec}s`,
+    step: q.calendar ?? `${q.stepSec}s`,
     excuseRetroactive: q.excuseRetroactive,
     total: describe(total, q.excuseRetroactive),
     buckets,

@@ -10,9 +10,10 @@ import { kpiValue } from '../sources/declared-kpi.ts';
 import { declaredKpis } from '../sources/registry.ts';
 import type { Store } from '../store/store.ts';
 import {
-  BUCKET_SQL,
   type Bucketing,
+  bucketingOf,
   bucketOf,
+  bucketSql,
   epochBuckets,
   type Grouping,
   type GroupRow,
@@ -46,7 +47,7 @@ const SURGE_HISTORY_MINUTES = 60;
 const SURGE_GAP_CAP = 200;
 
 export async function readKpiBuckets(store: Store, f: KpiFilter): Promise<KpiBucket[]> {
-  return (await readBuckets(store, f, epochBuckets(f.stepSec), { by: 'none' })).get('') ?? [];
+  return (await readBuckets(store, f, bucketingOf(f), { by: 'none' })).get('') ?? [];
 }
 
 /**
@@ -73,7 +74,7 @@ export async function readKpiBucketsBySegment(
   store: Store,
   f: Omit<KpiFilter, 'segment'>,
   segments: readonly string[],
-  bucketing: Bucketing = epochBuckets(f.stepSec),
+  bucketing: Bucketing = bucketingOf(f),
 ): Promise<Map<string, KpiBucket[]>> {
   if (segments.length === 0) return new Map();
   return readBuckets(store, { ...f, segment: undefined }, bucketing, { by: 'segment', segments });
@@ -108,7 +109,7 @@ async function readBuckets(
   const idOf = groupIdOf(grouping);
   const params: Record<string, unknown> = { stepMs: bucketing.stepMs, originMs: bucketing.originMs };
   const families = await store.query<GroupRow & { family: string; bucket: string; sums: Record<string, number> }>(
-    `SELECT ${keyColumns}family, ${BUCKET_SQL} AS bucket, sumMap(sums) AS sums
+    `SELECT ${keyColumns}family, ${bucketSql(bucketing)} AS bucket, sumMap(sums) AS sums
      FROM ${store.table('kpi_1m')} FINAL WHERE ${whereClause(f, params, { segment: true, grouping })}
      GROUP BY ${keyColumns}family, bucket ORDER BY bucket`,
     params,

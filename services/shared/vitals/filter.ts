@@ -13,8 +13,17 @@ export interface KpiFilter {
   origin?: string | undefined;
   from: number;
   to: number;
+  /** Bucket size; for a calendar step, its longest bucket (31 or 92 days), for cost estimates. */
   stepSec: number;
+  /** Calendar buckets (UTC months or quarters) instead of `stepSec`-long ones. */
+  calendar?: Calendar | undefined;
 }
+
+/** Calendar steps: a planner's month or quarter as one bucket, whatever its number of days. */
+export type Calendar = 'month' | 'quarter';
+
+/** The longest bucket of each calendar step, in seconds (31 days; 92 for a quarter of July–September). */
+export const CALENDAR_MAX_SEC: Record<Calendar, number> = { month: 31 * 86_400, quarter: 92 * 86_400 };
 
 /** A (service, region) pair, the key the aggregator partitions by. */
 export interface ServiceRegion {
@@ -51,20 +60,49 @@ export const groupIdOf =
 /**
  * Buckets are [origin + k·step, origin + (k+1)·step). The API's origin is the epoch, so a
  * day is a calendar day (UTC); a feed reading a whole range as one value sets origin = from
- * and step = to − from.
+ * and step = to − from. With `calendar`, buckets are UTC calendar months or quarters
+ * instead (28 to 31, or 90 to 92 days) and `stepMs` is only their longest length.
  */
 export interface Bucketing {
   stepMs: number;
   originMs: number;
+  calendar?: Calendar | undefined;
 }
 
-export const epochBuckets = (stepSec: number): Bucketing => ({ stepMs: stepSec * 1000, originMs: 0 });
+export const epochBuckets = (stepSec: number, calendar?: Calendar): Bucketing =>
+  calendar ? { stepMs: stepSec * 1000, originMs: 0, calendar } : { stepMs: stepSec * 1000, originMs: 0 };
 
 /** The SQL of a row's bucket start (parameters stepMs and originMs). */
 export const BUCKET_SQL =
   '{originMs:Int64} + intDiv(toUnixTimestamp64Milli(window_start) - {originMs:Int64}, {stepMs:Int64}) * {stepMs:Int64}';
 
-export const bucketOf = (ms: number, b: Bucketing): number => b.originMs + Math.floor((ms - b.originMs) / b.stepMs) * b.stepMs;
+const CALENDAR_SQL: Record<Calendar, string> = {
+  month: "toUnixTimestamp64Milli(toDateTime64(toStartOfMonth(window_start), 3, 'UTC'))",
+  quarter: "toUnixTimestamp64Milli(toDateTime64(toStartOfQuarter(window_start), 3, 'UTC'))",
+};
+
+/** The SQL of a row's bucket start under `b` (epoch milliseconds; window_start is UTC). */
+export const bucketSql = (b: Bucketing): string => (b.calendar ? CALENDAR_SQL[b.calendar] : BUCKET_SQL);
+
+const MONTHS_PER_BUCKET: Record<Calendar, number> = { month: 1, quarter: 3 };
+
+/** The start of the bucket holding `ms`. */
+export const bucketOf = (ms: number, b: Bucketing): number => {
+  if (!b.calendar) return b.originMs + Math.floor((ms - b.originMs) / b.stepMs) * b.stepMs;
+  const d = new Date(ms);
+  const months = MONTHS_PER_BUCKET[b.calendar];
+  return Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / months) * months, 1);
+};
+
+/** The end (exclusive) of the bucket that starts at `start`. */
+export const bucketEndOf = (start: number, b: Bucketing): number => {
+  if (!b.calendar) return start + b.stepMs;
+  const d = new Date(start);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + MONTHS_PER_BUCKET[b.calendar], 1);
+};
+
+/** The buckets a filter reads: calendar ones when it asks for them, else `stepSec` from the epoch. */
+export const bucketingOf = (f: Pick<KpiFilter, 'stepSec' | 'calendar'>): Bucketing => epochBuckets(f.stepSec, f.calendar);
 
 /** The WHERE clause of a read; fills `params`. */
 export function whereClause(

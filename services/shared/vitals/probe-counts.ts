@@ -1,8 +1,8 @@
 import type { AvailabilityCounts } from '../kpi/availability.ts';
 import type { Store } from '../store/store.ts';
 import {
-  BUCKET_SQL,
   type Bucketing,
+  bucketSql,
   type Grouping,
   type GroupRow,
   groupColumns,
@@ -45,7 +45,7 @@ export async function readProbeCounts(
   const params: Record<string, unknown> = { stepMs: bucketing.stepMs, originMs: bucketing.originMs };
   const keyColumns = groupColumns(grouping);
   const rows = await store.query<CountsRow>(
-    `SELECT ${keyColumns}${BUCKET_SQL} AS bucket,
+    `SELECT ${keyColumns}${bucketSql(bucketing)} AS bucket,
             sum(samples) AS samples, sum(attempts) AS attempts, sum(successes) AS successes,
             sum(planned_attempts) AS planned_attempts, sum(planned_successes) AS planned_successes,
             sum(retro_attempts) AS retro_attempts, sum(retro_successes) AS retro_successes

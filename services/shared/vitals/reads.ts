@@ -2,7 +2,7 @@ import { servicesOfProduct } from '../../model/catalog.ts';
 import type { CxModel } from '../../model/types.ts';
 import type { Store } from '../store/store.ts';
 import { type KpiBucket, kpiValues, readKpiBuckets, readKpiBucketsBySegment } from './buckets.ts';
-import type { KpiFilter } from './filter.ts';
+import { bucketEndOf, bucketingOf, type Calendar, type KpiFilter } from './filter.ts';
 import { csiView, scoreBucket, valueWeightedAt } from './scores.ts';
 
 /**
@@ -57,7 +57,7 @@ export const NO_SERVICE = '\u0000none';
 export function kpiFilterOf(
   model: CxModel,
   s: VitalsSelection,
-  range: { from: number; to: number; stepSec: number },
+  range: { from: number; to: number; stepSec: number; calendar?: Calendar | undefined },
 ): { ok: true; filter: KpiFilter } | { ok: false; error: VitalsError } {
   const services = servicesOf(model, s);
   if (!services.ok) return services;
@@ -69,7 +69,7 @@ export interface ReadOptions {
   excuseRetroactive: boolean;
 }
 
-const bucketEnd = (b: KpiBucket, f: KpiFilter) => b.start + f.stepSec * 1000;
+const bucketEnd = (b: KpiBucket, f: KpiFilter) => bucketEndOf(b.start, bucketingOf(f));
 
 /** Every KPI per bucket. */
 export async function readKpiSeries(store: Store, f: KpiFilter, o: ReadOptions) {
