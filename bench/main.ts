@@ -4,7 +4,7 @@ import { RESULTS_DIR } from './lib/worker-host.ts';
 import { CLIENTS, measureConsume } from './measure/consume.ts';
 import { measureFreshness } from './measure/freshness.ts';
 import { measureGrowth } from './measure/growth.ts';
-import { measureIncidentQuality } from './measure/incidents.ts';
+import { comcastFile, measureComcast, measureIncidentQuality } from './measure/incidents.ts';
 import { measureIngest } from './measure/ingest.ts';
 import { measureMemory } from './measure/memory.ts';
 import { measureReads } from './measure/reads.ts';
@@ -119,7 +119,11 @@ if (report.growth && report.consume) {
     });
   }
 }
-await phase('incidents', () => measureIncidentQuality({ quietDays: args.quick ? 1 : 2, outageHours: args.quick ? 3 : 6, log }));
+await phase('incidents', async () => {
+  const quality = await measureIncidentQuality({ quietDays: args.quick ? 1 : 2, outageHours: args.quick ? 3 : 6, log });
+  await measureComcast(comcastFile(), log);
+  return quality;
+});
 // The heaviest read the limits allow, 8 at once, against /livez and ingest (issue 15, finding 2).
 report.reads = await phase('reads', () =>
   measureReads({ days: args.quick ? 2 : 7, concurrency: 8, seconds: args.quick ? 10 : 20, log }),
