@@ -94,12 +94,23 @@ export async function measureReads(o: {
       `   store: ${info.rows.kpi.toLocaleString('en-US')} kpi_1m + ${info.rows.probe.toLocaleString('en-US')} probe_kpi_1m rows (${o.days} days, seeded in ${info.seedSec.toFixed(1)} s)`,
     );
     const read = { authorization: `Bearer ${info.readToken}` };
-    const buckets = Math.floor(DEFAULT_READ_LIMITS.maxCells / series);
     const to = Math.floor(Date.now() / MINUTE) * MINUTE;
     const url = (n: number) => `${info.url}/api/v1/csi?from=${to - n * MINUTE}&to=${to}&step=1m`;
-    const over = await fetch(url(buckets + 1), { headers: read });
+    const cellBuckets = Math.floor(DEFAULT_READ_LIMITS.maxCells / series);
+    const over = await fetch(url(cellBuckets + 1), { headers: read });
     const overBody = (await over.json()) as { code?: string };
-    const heavy = await timed(() => fetch(url(buckets), { headers: read }));
+    // The cell limit, or the answer-size limit if that binds first: scaled down from the size the 400 names.
+    let buckets = cellBuckets;
+    let heavy = await timed(() => fetch(url(buckets), { headers: read }));
+    for (let attempt = 0; heavy.status === 400 && attempt < 3; attempt += 1) {
+      const answer = await fetch(url(buckets), { headers: read });
+      const message = ((await answer.json()) as { message?: string }).message ?? '';
+      const bytes = Number(/The answer is ([\d,]+) bytes/.exec(message)?.[1]?.replaceAll(',', '') ?? Number.NaN);
+      if (!Number.isFinite(bytes)) break;
+      buckets = Math.floor((buckets * DEFAULT_READ_LIMITS.maxResponseBytes * 0.97) / bytes);
+      o.log(`   ${message.slice(0, 90)}…: trying ${buckets} buckets`);
+      heavy = await timed(() => fetch(url(buckets), { headers: read }));
+    }
     if (heavy.status !== 200) throw new Error(`the heaviest allowed read answered ${heavy.status}`);
     o.log(
       `   heaviest allowed read: CSI, ${buckets} one-minute buckets × ${series} series = ${buckets * series} cells: ${heavy.ms.toFixed(0)} ms idle, ${(heavy.bytes / 1e6).toFixed(1)} MB; one bucket more → ${over.status} ${overBody.code}`,
