@@ -7,6 +7,8 @@ import { measureGrowth } from './measure/growth.ts';
 import { comcastFile, measureComcast, measureIncidentQuality } from './measure/incidents.ts';
 import { measureIngest } from './measure/ingest.ts';
 import { measureMemory } from './measure/memory.ts';
+import { measureRawInsert } from './measure/raw-insert.ts';
+import { measureReadScale } from './measure/read-scale.ts';
 import { measureReads } from './measure/reads.ts';
 import { describeMachine } from './report/machine.ts';
 import { renderMarkdown } from './report/markdown.ts';
@@ -20,7 +22,7 @@ import type { BenchReport } from './report/types.ts';
  * child processes (bench/worker.ts); the broker is always a process of its own.
  */
 
-const PHASES = ['consume', 'ingest', 'freshness', 'memory', 'growth', 'incidents', 'reads'] as const;
+const PHASES = ['consume', 'ingest', 'freshness', 'memory', 'growth', 'incidents', 'reads', 'raw-insert', 'read-scale'] as const;
 type Phase = (typeof PHASES)[number];
 
 function parseArgs(argv: string[]) {
@@ -127,6 +129,14 @@ await phase('incidents', async () => {
 // The heaviest read the limits allow, 8 at once, against /livez and ingest (issue 15, finding 2).
 report.reads = await phase('reads', () =>
   measureReads({ days: args.quick ? 2 : 7, concurrency: 8, seconds: args.quick ? 10 : 20, log }),
+);
+// The raw_events write as JSONEachRow row objects (before) and TabSeparated lines (now), side by side (issue 17).
+report.rawInsert = await phase('raw-insert', () =>
+  measureRawInsert({ events: args.quick ? 40_000 : 120_000, batch: 5_000, rounds: args.quick ? 3 : 5, log }),
+);
+// One service's KPIs, KQIs and CSI at step=1d over 90 days, aggregates against raw rows (issue 17).
+report.readScale = await phase('read-scale', () =>
+  measureReadScale({ events: args.quick ? 1_000_000 : 10_000_000, days: 90, rounds: args.quick ? 3 : 5, log }),
 );
 report.durationSec = (performance.now() - started) / 1000;
 

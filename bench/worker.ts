@@ -16,6 +16,8 @@ const WORKERS = {
   memory: () => import('./workers/memory.ts'),
   'engine-growth': () => import('./workers/engine-growth.ts'),
   'reads-server': () => import('./workers/reads-server.ts'),
+  'raw-insert': () => import('./workers/raw-insert.ts'),
+  'read-scale': () => import('./workers/read-scale.ts'),
 } as const;
 
 type WorkerName = keyof typeof WORKERS;
