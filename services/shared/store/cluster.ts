@@ -37,6 +37,8 @@ export const SHARDING_KEYS: Readonly<Record<string, string>> = {
   raw_events: 'cityHash64(source, service, region)',
   kpi_1m: 'cityHash64(family, service, region)',
   csi_1m: 'cityHash64(service, region)',
+  anomaly_1m: 'cityHash64(service, region)',
+  incidents: 'cityHash64(id)',
   goals_changes: 'cityHash64(kind, id)',
   goals_evaluations: 'cityHash64(goal_id)',
 };
