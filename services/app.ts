@@ -7,8 +7,8 @@ import { bindings } from './aggregator/families/index.ts';
 import { PROBE_TABLE } from './aggregator/families/probe.ts';
 import { StoredVersions } from './aggregator/ledger.ts';
 import { consumerGroupFromMetrics } from './api/probes.ts';
-import { buildServer, type RolePlugin } from './api/server.ts';
 import { configureReadLimits } from './api/read-limits.ts';
+import { buildServer, type RolePlugin } from './api/server.ts';
 import type { DashboardOptions } from './dashboard/index.ts';
 import { GoalsService, issueDemoToken } from './goals/routes.ts';
 import { IncidentJob } from './incidents/job.ts';
@@ -109,9 +109,9 @@ async function startFoundation(config: Config, log: Logger, overrides: PipelineO
     brokers,
     clientId: config.kafka.clientId,
     log,
-    ...(embedded ? { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } : {}),
     // TLS / SASL to a real cluster (KAFKA_SECURITY_PROTOCOL); the embedded broker is plaintext on loopback.
     ...(embedded ? {} : { security: config.kafka.security }),
+    ...(embedded ? { sessionTimeoutMs: 6000, heartbeatIntervalMs: 1000 } : {}),
     ...(config.kafka.sessionTimeoutMs
       ? {
           sessionTimeoutMs: config.kafka.sessionTimeoutMs,
@@ -130,13 +130,13 @@ async function startFoundation(config: Config, log: Logger, overrides: PipelineO
     password: config.clickhouse.password,
     database: config.clickhouse.database,
     dataDir: config.dataDir,
-    log,
     tls: config.clickhouse.tls,
+    log,
   });
   stops.push(() => store.close());
-  const migrations = await migrate(store, log, { cluster: config.clickhouse.cluster });
   // Cost limits and read slots of every read route (CXV_READ_*).
   configureReadLimits(config.reads);
+  const migrations = await migrate(store, log, { cluster: config.clickhouse.cluster });
   log.info({ applied: migrations.applied, alreadyApplied: migrations.alreadyApplied }, 'migrations done');
   await applyRawRetention(store, config.rawRetentionDays, log, { cluster: config.clickhouse.cluster });
 

@@ -500,6 +500,7 @@ export class Aggregator {
       startMs: m.start,
       endMs: m.end,
       declaredAtMs: m.declaredAt,
+      receivedAtMs: m.receivedAt,
       description: m.description,
     };
     const { changed, replaced } = this.registry.upsert(window);
@@ -512,6 +513,7 @@ export class Aggregator {
       start_at: m.start,
       end_at: m.end,
       declared_at: m.declaredAt,
+      received_at: m.receivedAt,
       retroactive: m.declaredAt > m.start ? 1 : 0,
       description: m.description ?? '',
       version: m.declaredAt * 1000 + (offset % 1000),

@@ -42,7 +42,7 @@ describe('413: too large', () => {
     expect(json(res)).toEqual({
       code: 'BATCH_TOO_LARGE',
       message:
-        'The body holds 6 events; one request may carry at most 5 (CXV_INGEST_MAX_IN_FLIGHT_EVENTS). Split it into smaller batches.',
+        'The body holds more than 5 events; one request may carry at most 5 (CXV_INGEST_MAX_IN_FLIGHT_EVENTS). Split it into smaller batches.',
     });
     expect(edge.bus.produced).toEqual([]);
     expect((await edge.post('probe', probes(5))).statusCode).toBe(200);
