@@ -4,10 +4,10 @@
  * store double that is never queried by ingest. Requests go through `app.inject`.
  */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildHttpApp } from '../../services/roles.ts';
 import { generateIngestToken, IngestAuth, parseTokenEntries } from '../../services/ingest/auth.ts';
 import { BusBacklogGuard } from '../../services/ingest/backlog.ts';
 import { IngestService } from '../../services/ingest/ingest.ts';
+import { buildHttpApp } from '../../services/roles.ts';
 import { type Bus, BusError, type OutgoingMessage, type TopicPartitionOffset } from '../../services/shared/bus/bus.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics, type Metrics } from '../../services/shared/metrics.ts';
