@@ -30,7 +30,7 @@ export interface EvaluationRecord {
   burnRates: Record<string, number | null>;
   dataPoints: number;
   reason: string;
-  /** Why the feed had nothing to say (FEED_NOT_AVAILABLE, FILTER_NOT_SUPPORTED), when that is the cause. */
+  /** Why the feed had nothing to say (UNKNOWN_FEED, FILTER_NOT_SUPPORTED, UNKNOWN_PRODUCT), when that is the cause. */
   noData: { code: string; message: string } | null;
 }
 

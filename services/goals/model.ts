@@ -81,7 +81,7 @@ export const readingSchema = z.object({
   value: z.number().nullable(),
   numerator: z.number().nullable(),
   denominator: z.number().nullable(),
-  /** Why there is no value, when there is none (e.g. FEED_NOT_AVAILABLE). */
+  /** Why there is no value, when the feed itself could not answer (e.g. UNKNOWN_FEED for a KPI removed from the model since the goal was set). */
   noData: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 export type Reading = z.infer<typeof readingSchema>;
