@@ -27,5 +27,6 @@ export async function measureReadScale(o: {
   o.log(
     `  step=1d, medians of ${o.rounds}: pipeline KPIs ${r.pipeline.kpisMs.toFixed(0)} ms, KQIs ${r.pipeline.kqisMs.toFixed(0)} ms, CSI ${r.pipeline.csiMs.toFixed(0)} ms; alternative KPIs over raw rows ${r.alternative.kpisMs.toFixed(0)} ms (×${(r.alternative.kpisMs / r.pipeline.kpisMs).toFixed(1)} the pipeline's KPIs); day 1 Serviceability ${r.check.pipeline} vs ${r.check.alternative}`,
   );
+  o.log(`  one CSI read, query by query: ${r.csiQueries.map((q) => `${q.table} ${q.ms.toFixed(0)} ms`).join(', ')}`);
   return run;
 }

@@ -7,7 +7,8 @@ import { addProbe, emptyProbe } from '../../services/shared/kpi/probe.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { declaredKpis } from '../../services/shared/sources/registry.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
-import { openStore } from '../../services/shared/store/store.ts';
+import { openStore, type QueryParams } from '../../services/shared/store/store.ts';
+import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 import type { KpiFilter } from '../../services/shared/vitals/filter.ts';
 import { readCsiSeries, readKpiSeries, readKqiSeries } from '../../services/shared/vitals/reads.ts';
 import { altKpis } from '../alternative/kpi-sql.ts';
@@ -26,6 +27,20 @@ import { ALT_TABLE, createAltTable } from '../alternative/raw-table.ts';
  * from the same formula, so both sides must agree on every day's Serviceability.
  */
 
+/** Each query's table and wall time: where one read's time goes. */
+class QueryLog extends StoreWrapper {
+  entries: Array<{ table: string; ms: number }> = [];
+  override async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
+    const started = performance.now();
+    try {
+      return await this.inner.query<T>(sql, params);
+    } finally {
+      const table = /FROM\s+[\w]+\.(\w+)/.exec(sql)?.[1] ?? '?';
+      this.entries.push({ table, ms: performance.now() - started });
+    }
+  }
+}
+
 const DAY = 86_400_000;
 const MINUTE = 60_000;
 
@@ -38,6 +53,8 @@ export interface ReadScaleRun {
   /** Median ms of `rounds` reads each. */
   pipeline: { kpisMs: number; kqisMs: number; csiMs: number };
   alternative: { kpisMs: number };
+  /** The last round's CSI read, query by query (table, wall ms). */
+  csiQueries: Array<{ table: string; ms: number }>;
   /** Day 1's Serviceability from both sides (equal, or the run is not a comparison). */
   check: { pipeline: number | null; alternative: number | null };
 }
@@ -143,6 +160,7 @@ export async function run(p: { events: number; days: number; regions: number; ro
     const o = { excuseRetroactive: false };
     const samples = { kpis: [] as number[], kqis: [] as number[], csi: [] as number[], alt: [] as number[] };
     let check: ReadScaleRun['check'] = { pipeline: null, alternative: null };
+    const logged = new QueryLog(store);
     for (let round = 0; round < p.rounds; round += 1) {
       // Every region of the service on both sides: the alternative's SQL is per region, so one query per region.
       const alt = await timed(async () => {
@@ -153,7 +171,8 @@ export async function run(p: { events: number; days: number; regions: number; ro
       });
       const kpis = await timed(() => readKpiSeries(store, f, o));
       const kqis = await timed(() => readKqiSeries(store, model, f, o));
-      const csi = await timed(() => readCsiSeries(store, model, f, o));
+      logged.entries = [];
+      const csi = await timed(() => readCsiSeries(logged, model, f, o));
       samples.alt.push(alt.ms);
       samples.kpis.push(kpis.ms);
       samples.kqis.push(kqis.ms);
@@ -174,6 +193,7 @@ export async function run(p: { events: number; days: number; regions: number; ro
       generateSec: { raw: rawSec, windows: windowsSec },
       pipeline: { kpisMs: median(samples.kpis), kqisMs: median(samples.kqis), csiMs: median(samples.csi) },
       alternative: { kpisMs: median(samples.alt) },
+      csiQueries: logged.entries,
       check,
     };
   } finally {
