@@ -76,8 +76,8 @@ export function requirePerson(dir: Directory, id: string, field: string): Person
 export function checkFeed(ctx: GoalsContext, feed: FeedRef, field: string): void {
   const checked = ctx.feeds.validate(feed);
   if (!checked.ok) {
-    const valid = checked.valid.length > 0 ? ` Valid: ${checked.valid.join(', ')}.` : '';
-    throw new GoalsError(checked.code, `Invalid ${field}.${checked.field}: ${checked.message}${valid}`, [
+    // The feed's message already names the valid choices (checked.valid).
+    throw new GoalsError(checked.code, `Invalid ${field}.${checked.field}: ${checked.message}`, [
       { field: `${field}.${checked.field}`, message: checked.message },
     ]);
   }

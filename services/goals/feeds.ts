@@ -189,8 +189,8 @@ export function validateFeed(model: CxModel, feed: FeedRef): FeedValidation {
     return refuse(
       'FILTER_NOT_SUPPORTED',
       'filters.segment',
-      `${what} ${why}: the segment filter cannot be applied. Remove it, or bind the goal to a KQI, the CSI or a contact/survey KPI of that segment.`,
-      ['service', 'region', 'product'],
+      `${what} ${why}: the segment filter cannot be applied. Its filters are service, region, product, origin; remove segment, or bind the goal to a KQI, the CSI or a contact/survey KPI of that segment.`,
+      ['service', 'region', 'product', 'origin'],
     );
   }
   if (feed.filters.origin !== undefined && !(origin.options as readonly string[]).includes(feed.filters.origin)) {

@@ -329,7 +329,7 @@ describe('validation', () => {
     expect(availability.ok ? [] : [availability.code, availability.field, availability.valid]).toEqual([
       'FILTER_NOT_SUPPORTED',
       'filters.segment',
-      ['service', 'region', 'product'],
+      ['service', 'region', 'product', 'origin'],
     ]);
     const weighted = feeds.validate(feed('csi', 'value_weighted', { segment: 'vip' }));
     expect(weighted.ok ? '' : weighted.code).toBe('FILTER_NOT_SUPPORTED');
