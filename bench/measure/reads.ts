@@ -1,7 +1,8 @@
+import { Worker as Thread } from 'node:worker_threads';
 import { DEFAULT_READ_LIMITS } from '../../services/api/read-limits.ts';
 import { loadModel } from '../../services/model/load.ts';
 import { Worker } from '../lib/worker-host.ts';
-import type { ReadsServerInfo } from '../workers/reads-server.ts';
+import type { LoopDelay, ReadsServerInfo } from '../workers/reads-server.ts';
 
 /**
  * Issue 15, finding 2: eight CSI reads over 9,999 one-minute buckets held /livez for
@@ -9,7 +10,10 @@ import type { ReadsServerInfo } from '../workers/reads-server.ts';
  * allow (CSI without a segment filter: 1 + segments series, as many one-minute buckets
  * as CXV_READ_MAX_CELLS permits) eight at once, continuously, against the product as
  * `npm start` runs it with days of windows in its store, and measures /livez and an
- * ingest POST (10 probe results) before (idle) and during, in the same run.
+ * ingest POST (10 probe results) before (idle) and during, in the same run. The reads
+ * are sent and their answers received on a thread of their own, so that taking in
+ * megabytes of answers does not delay the probe's own timings; the server's event-loop
+ * delay over each stretch says how long its callbacks waited.
  */
 
 export interface LatencySummary {
@@ -24,8 +28,8 @@ export interface ReadsResult {
   rows: { kpi: number; probe: number };
   heaviestRead: { url: string; buckets: number; series: number; cells: number; bytes: number; idleMs: number };
   oneBucketMore: { status: number; code: string };
-  idle: { livez: LatencySummary; ingest: LatencySummary };
-  loaded: { livez: LatencySummary; ingest: LatencySummary; reads: LatencySummary & { non200: number } };
+  idle: { livez: LatencySummary; ingest: LatencySummary; loopDelay: LoopDelay };
+  loaded: { livez: LatencySummary; ingest: LatencySummary; loopDelay: LoopDelay; reads: LatencySummary & { non200: number } };
   ratios: { livezP99: number; ingestP99: number };
 }
 
@@ -43,6 +47,36 @@ async function timed(f: () => Promise<Response>): Promise<{ ms: number; status: 
   const body = await res.arrayBuffer();
   return { ms: performance.now() - start, status: res.status, bytes: body.byteLength };
 }
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `concurrency` loops each reading `url` again as soon as it is answered, until told to stop. */
+const READERS = `
+const { parentPort, workerData } = require('node:worker_threads');
+let running = true;
+parentPort.on('message', () => { running = false; });
+(async () => {
+  const times = [];
+  let non200 = 0;
+  await Promise.all(Array.from({ length: workerData.concurrency }, async () => {
+    while (running) {
+      const start = performance.now();
+      const res = await fetch(workerData.url, { headers: workerData.headers });
+      await res.arrayBuffer();
+      if (res.status === 200) times.push(performance.now() - start);
+      else non200 += 1;
+    }
+  }));
+  parentPort.postMessage({ times, non200 });
+})();
+`;
 
 /** /livez and an ingest POST, one after the other, every `everyMs`, for `seconds`. */
 async function probe(info: ReadsServerInfo, seconds: number, everyMs: number) {
@@ -87,7 +121,9 @@ export async function measureReads(o: {
 }): Promise<ReadsResult> {
   const model = await loadModel();
   const series = 1 + Object.keys(model.segments).length;
-  const worker = new Worker<{ stopped: true }>('reads-server', { days: o.days });
+  // CXV_BENCH_READS_PROFILE=<dir>: a CPU profile of the server (where its event loop goes), written as it stops.
+  const profileDir = process.env.CXV_BENCH_READS_PROFILE;
+  const worker = new Worker<{ stopped: true }>('reads-server', { days: o.days }, profileDir ? { cpuProfileDir: profileDir } : {});
   try {
     const info = (await worker.ready) as ReadsServerInfo;
     o.log(
@@ -116,28 +152,29 @@ export async function measureReads(o: {
       `   heaviest allowed read: CSI, ${buckets} one-minute buckets × ${series} series = ${buckets * series} cells: ${heavy.ms.toFixed(0)} ms idle, ${(heavy.bytes / 1e6).toFixed(1)} MB; one bucket more → ${over.status} ${overBody.code}`,
     );
 
-    const idle = await probe(info, o.seconds, 50);
+    await worker.request<LoopDelay>({ loopDelay: 'reset' });
+    const idle = { ...(await probe(info, o.seconds, 50)), loopDelay: await worker.request<LoopDelay>({ loopDelay: 'read' }) };
     o.log(
-      `   idle: /livez p99 ${idle.livez.p99Ms.toFixed(1)} ms, ingest POST p99 ${idle.ingest.p99Ms.toFixed(1)} ms (${idle.livez.n} each)`,
+      `   idle: /livez p50 ${idle.livez.p50Ms.toFixed(1)} p99 ${idle.livez.p99Ms.toFixed(1)} ms, ingest POST p50 ${idle.ingest.p50Ms.toFixed(1)} p99 ${idle.ingest.p99Ms.toFixed(1)} ms (${idle.livez.n} each); server event-loop delay p99 ${idle.loopDelay.p99Ms.toFixed(1)} ms, max ${idle.loopDelay.maxMs.toFixed(1)} ms`,
     );
 
-    let running = true;
-    const readTimes: number[] = [];
-    let non200 = 0;
-    const loops = Array.from({ length: o.concurrency }, async () => {
-      while (running) {
-        const r = await timed(() => fetch(url(buckets), { headers: read }));
-        if (r.status === 200) readTimes.push(r.ms);
-        else non200 += 1;
-      }
+    const readers = new Thread(READERS, {
+      eval: true,
+      workerData: { url: url(buckets), headers: read, concurrency: o.concurrency },
+    });
+    const answered = new Promise<{ times: number[]; non200: number }>((resolve, reject) => {
+      readers.once('message', resolve);
+      readers.once('error', reject);
     });
     await new Promise((r) => setTimeout(r, 2000));
-    const loaded = await probe(info, o.seconds, 50);
-    running = false;
-    await Promise.all(loops);
+    await worker.request<LoopDelay>({ loopDelay: 'reset' });
+    const loaded = { ...(await probe(info, o.seconds, 50)), loopDelay: await worker.request<LoopDelay>({ loopDelay: 'read' }) };
+    readers.postMessage('stop');
+    const { times: readTimes, non200 } = await answered;
+    await readers.terminate();
     const reads = { ...summary(readTimes), non200 };
     o.log(
-      `   ${o.concurrency} heaviest reads at once: /livez p99 ${loaded.livez.p99Ms.toFixed(1)} ms (max ${loaded.livez.maxMs.toFixed(1)}), ingest POST p99 ${loaded.ingest.p99Ms.toFixed(1)} ms (max ${loaded.ingest.maxMs.toFixed(1)}); reads: ${reads.n} answered, p50 ${reads.p50Ms.toFixed(0)} ms, p99 ${reads.p99Ms.toFixed(0)} ms, ${non200} not 200`,
+      `   ${o.concurrency} heaviest reads at once: /livez p50 ${loaded.livez.p50Ms.toFixed(1)} p99 ${loaded.livez.p99Ms.toFixed(1)} ms (max ${loaded.livez.maxMs.toFixed(1)}), ingest POST p50 ${loaded.ingest.p50Ms.toFixed(1)} p99 ${loaded.ingest.p99Ms.toFixed(1)} ms (max ${loaded.ingest.maxMs.toFixed(1)}); server event-loop delay p99 ${loaded.loopDelay.p99Ms.toFixed(1)} ms, max ${loaded.loopDelay.maxMs.toFixed(1)} ms; reads: ${reads.n} answered, p50 ${reads.p50Ms.toFixed(0)} ms, p99 ${reads.p99Ms.toFixed(0)} ms, ${non200} not 200`,
     );
     const ratios = { livezP99: loaded.livez.p99Ms / idle.livez.p99Ms, ingestP99: loaded.ingest.p99Ms / idle.ingest.p99Ms };
     o.log(`   loaded / idle p99: /livez ×${ratios.livezP99.toFixed(2)}, ingest ×${ratios.ingestP99.toFixed(2)}`);
@@ -159,6 +196,10 @@ export async function measureReads(o: {
     };
   } finally {
     await worker.finish().catch(() => {});
+    // A profiled server writes its profile as it exits: give it that time before the kill.
+    for (let waited = 0; profileDir && waited < 30_000 && isAlive(worker.pid); waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+    }
     worker.kill();
   }
 }

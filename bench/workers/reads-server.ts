@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startPipeline } from '../../services/app.ts';
 import type { Store } from '../../services/shared/store/store.ts';
 import type { Channel } from '../lib/channel.ts';
@@ -9,6 +10,13 @@ import { benchConfig, benchLog, freshDataDir } from '../lib/setup.ts';
  * back in time, so the heaviest read the limits allow reads real-shaped rows. The
  * parent drives reads, /livez and ingest over HTTP (bench/measure/reads.ts).
  */
+
+/** The server's event-loop delay since the last request for it (then reset), milliseconds. */
+export interface LoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
 
 export interface ReadsServerInfo {
   url: string;
@@ -88,6 +96,15 @@ export async function run(p: { days: number; env?: Record<string, string> }, cha
   const copies = Math.ceil((p.days * 1440 * MINUTE) / (span.to - span.from));
   for (const table of ['kpi_1m', 'probe_kpi_1m']) await copyBack(store, table, span.from, span.to, copies);
   const seedSec = (performance.now() - seedStart) / 1000;
+  // How long callbacks (a /livez request among them) wait for the loop: the server's side of the probe.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  channel.serve(() => {
+    const ms = (ns: number) => ns / 1e6;
+    const out: LoopDelay = { p50Ms: ms(delay.percentile(50)), p99Ms: ms(delay.percentile(99)), maxMs: ms(delay.max) };
+    delay.reset();
+    return out;
+  });
   channel.ready({
     url: pipeline.url.replace('localhost', '127.0.0.1'),
     ingestToken: pipeline.ingestDemoToken ?? '',
@@ -96,6 +113,7 @@ export async function run(p: { days: number; env?: Record<string, string> }, cha
     seedSec,
   } satisfies ReadsServerInfo);
   await channel.stopped;
+  delay.disable();
   await pipeline.stop();
   return { stopped: true };
 }

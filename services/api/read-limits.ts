@@ -33,8 +33,8 @@ export interface ReadLimitSettings {
 }
 
 export const DEFAULT_READ_LIMITS: ReadLimitSettings = {
-  maxCells: 20_000,
-  maxResponseBytes: 16 * 1024 * 1024,
+  maxCells: 2_500,
+  maxResponseBytes: 4 * 1024 * 1024,
   concurrency: 2,
   perClientConcurrency: 1,
   perClientQueue: 16,

@@ -11,6 +11,7 @@ import {
 import { loadModel } from '../../services/model/load.ts';
 import { buildHttpApp } from '../../services/roles.ts';
 import { generateReadToken, parseReadTokenEntries, ReadTokens } from '../../services/shared/auth/tokens.ts';
+import { loadConfig } from '../../services/shared/config/config.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import type { Store } from '../../services/shared/store/store.ts';
@@ -107,34 +108,61 @@ async function drain<T>(requests: Array<Promise<T>>): Promise<T[]> {
 }
 
 describe('cost limit: buckets × series', () => {
+  it('the defaults: 2,500 cells and 4 MiB, as the configuration declares them', () => {
+    // A CSI bucket with its explanation and segments is ~5 KB of JSON: 625 such buckets ≈ 3.3 MB,
+    // against 45 MB for the reproduction. The dashboard asks for at most 24 buckets.
+    expect(DEFAULT_READ_LIMITS).toEqual({
+      maxCells: 2_500,
+      maxResponseBytes: 4_194_304,
+      concurrency: 2,
+      perClientConcurrency: 1,
+      perClientQueue: 16,
+    });
+    expect(loadConfig({}).reads).toEqual(DEFAULT_READ_LIMITS);
+  });
+
   it('the reproduction: CSI over 9,999 one-minute buckets → 400 READ_TOO_LARGE naming the limit and a step that fits, before any query', async () => {
     expect(segments).toBe(3); // consumer, business, vip in schemas/model
     const before = held.queries();
     const res = await get(`/api/v1/csi?from=${NOW - 9_999 * MINUTE}&to=${NOW}&step=1m`);
     expect(res.statusCode).toBe(400);
-    // 9,999 buckets × (1 CSI + 3 segments) = 39,996 > 20,000; 5m gives 2,000 × 4 = 8,000;
-    // at 1m, 20,000 / 4 = 5,000 buckets = 3d 11h 20m.
+    // 9,999 buckets × (1 CSI + 3 segments) = 39,996 > 2,500; 5m gives 2,000 × 4 = 8,000 and
+    // 15m 667 × 4 = 2,668, both over; 1h gives 167 × 4 = 668; at 1m, 2,500 / 4 = 625 buckets = 10h 25m.
     expect(res.json()).toEqual({
       code: 'READ_TOO_LARGE',
       message:
-        '9,999 buckets × 4 series (CSI and each segment) = 39,996 exceeds CXV_READ_MAX_CELLS (20,000); use step=5m, a range of at most 3d 11h 20m at step=1m, or a segment filter (one series).',
-      errors: [{ field: 'querystring.step', message: '39,996 cells over the limit of 20,000' }],
+        '9,999 buckets × 4 series (CSI and each segment) = 39,996 exceeds CXV_READ_MAX_CELLS (2,500); use step=1h, a range of at most 10h 25m at step=1m, or a segment filter (one series).',
+      errors: [{ field: 'querystring.step', message: '39,996 cells over the limit of 2,500' }],
     });
     expect(held.queries()).toBe(before);
   });
 
-  it('the same range with a segment filter is one series: 9,999 cells, allowed', async () => {
-    expect(readTooLarge(bucketedCost({ from: NOW - 9_999 * MINUTE, to: NOW, step: 60 }), 20_000)).toBeUndefined();
-    expect(readTooLarge(bucketedCost({ from: NOW - 5_000 * MINUTE, to: NOW, step: 60 }, 4), 20_000)).toBeUndefined();
-    expect(readTooLarge(bucketedCost({ from: NOW - 5_001 * MINUTE, to: NOW, step: 60 }, 4), 20_000)?.code).toBe('READ_TOO_LARGE');
+  it('a segment filter makes a CSI read one series: 2,500 one-minute buckets fit, against 625 with every segment', async () => {
+    const max = DEFAULT_READ_LIMITS.maxCells;
+    expect(readTooLarge(bucketedCost({ from: NOW - 2_500 * MINUTE, to: NOW, step: 60 }), max)).toBeUndefined();
+    expect(readTooLarge(bucketedCost({ from: NOW - 625 * MINUTE, to: NOW, step: 60 }, 4), max)).toBeUndefined();
+    expect(readTooLarge(bucketedCost({ from: NOW - 626 * MINUTE, to: NOW, step: 60 }, 4), max)?.code).toBe('READ_TOO_LARGE');
+    // Through the route: 626 buckets with every segment is refused, the same range for one segment is read.
+    const range = `from=${NOW - 626 * MINUTE}&to=${NOW}&step=1m`;
+    expect((await get(`/api/v1/csi?${range}`)).json()).toMatchObject({ code: 'READ_TOO_LARGE' });
+    const [one] = await drain([get(`/api/v1/csi?${range}&segment=vip`)]);
+    expect(one?.statusCode).toBe(200);
   });
 
-  it('KPIs and KQIs are one series per bucket: 20,001 buckets is over, with a coarser step offered', () => {
-    const e = readTooLarge(bucketedCost({ from: NOW - 20_001 * MINUTE, to: NOW, step: 60 }), 20_000);
+  it('KPIs and KQIs are one series per bucket: 2,501 buckets is over, with a coarser step offered', () => {
+    const e = readTooLarge(bucketedCost({ from: NOW - 2_501 * MINUTE, to: NOW, step: 60 }), DEFAULT_READ_LIMITS.maxCells);
     expect(e?.message).toBe(
-      '20,001 buckets × 1 series = 20,001 exceeds CXV_READ_MAX_CELLS (20,000); use step=5m, a range of at most 13d 21h 20m at step=1m.',
+      '2,501 buckets × 1 series = 2,501 exceeds CXV_READ_MAX_CELLS (2,500); use step=5m, a range of at most 1d 17h 40m at step=1m.',
     );
+    expect(formatDuration(2_500 * 60)).toBe('1d 17h 40m');
     expect(formatDuration(20_000 * 60)).toBe('13d 21h 20m');
+  });
+
+  it('a week at step=5m (2,016 buckets) fits for KPIs; a week of CSI with every segment needs step=1h', () => {
+    const week = { from: NOW - 7 * 1440 * MINUTE, to: NOW };
+    expect(readTooLarge(bucketedCost({ ...week, step: 300 }), DEFAULT_READ_LIMITS.maxCells)).toBeUndefined();
+    // 2,016 × 4 = 8,064 at 5m and 672 × 4 = 2,688 at 15m are over; 168 × 4 = 672 at 1h fits.
+    expect(readTooLarge(bucketedCost({ ...week, step: 300 }, 4), DEFAULT_READ_LIMITS.maxCells)?.message).toMatch(/use step=1h,/);
   });
 
   it('the default range is the last hour: 60 buckets', () => {

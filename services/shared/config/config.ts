@@ -314,12 +314,12 @@ export const SETTINGS = {
   },
   CXV_READ_MAX_CELLS: {
     schema: intIn(100, 10_000_000),
-    default: '20000',
+    default: '2500',
     doc: 'Buckets × series one read may compute (a CSI read without a segment filter is 1 + segments series); past it a read gets 400 READ_TOO_LARGE naming a step or range that fits.',
   },
   CXV_READ_MAX_RESPONSE_BYTES: {
     schema: intIn(1024, 1024 * 1024 * 1024),
-    default: '16777216',
+    default: '4194304',
     doc: 'Largest answer of a read route, bytes; a bigger one is replaced by 400 READ_TOO_LARGE.',
   },
   CXV_READ_CONCURRENCY: {

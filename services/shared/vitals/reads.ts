@@ -4,12 +4,15 @@ import type { Store } from '../store/store.ts';
 import { type KpiBucket, kpiValues, readKpiBuckets, readKpiBucketsBySegment } from './buckets.ts';
 import { bucketEndOf, bucketingOf, type Calendar, type KpiFilter } from './filter.ts';
 import { csiView, scoreBucket, valueWeightedAt } from './scores.ts';
+import { mapInSlices } from './slices.ts';
 
 /**
  * The reads behind GET /api/v1/kpis, /kqis and /csi, per bucket, computed at the
  * requested grain from summed accumulators (never from averaged scores) and scored with
  * the model in force. The HTTP routes only parse and answer; goals read the same
- * functions through their feeds (services/goals/feeds.ts).
+ * functions through their feeds (services/goals/feeds.ts). Scoring runs in slices of a
+ * few milliseconds (slices.ts) so that the heaviest read the limits allow leaves the
+ * event loop to /livez and ingest between them.
  */
 
 export interface VitalsSelection {
@@ -74,13 +77,13 @@ const bucketEnd = (b: KpiBucket, f: KpiFilter) => bucketEndOf(b.start, bucketing
 /** Every KPI per bucket. */
 export async function readKpiSeries(store: Store, f: KpiFilter, o: ReadOptions) {
   const buckets = await readKpiBuckets(store, f);
-  return buckets.map((b) => ({ start: b.start, end: bucketEnd(b, f), kpis: kpiValues(b, o.excuseRetroactive) }));
+  return mapInSlices(buckets, (b) => ({ start: b.start, end: bucketEnd(b, f), kpis: kpiValues(b, o.excuseRetroactive) }));
 }
 
 /** KQI scores per bucket, with coverage and the KPI scores behind each. */
 export async function readKqiSeries(store: Store, model: CxModel, f: KpiFilter, o: ReadOptions) {
   const buckets = await readKpiBuckets(store, f);
-  return buckets.map((b) => ({
+  return mapInSlices(buckets, (b) => ({
     start: b.start,
     end: bucketEnd(b, f),
     kqis: scoreBucket(model, b, o.excuseRetroactive).kqis,
@@ -95,7 +98,7 @@ export async function readCsiSeries(store: Store, model: CxModel, f: KpiFilter, 
     f.segment === undefined
       ? await readKpiBucketsBySegment(store, f, Object.keys(model.segments))
       : new Map<string, KpiBucket[]>();
-  return buckets.map((b) => ({
+  return mapInSlices(buckets, (b) => ({
     start: b.start,
     end: bucketEnd(b, f),
     ...csiView(scoreBucket(model, b, o.excuseRetroactive)),
