@@ -209,6 +209,7 @@ export function registerGoalsCommands(program: Command, io: CliIo = defaultIo): 
     .option('--region <name>')
     .option('--segment <name>')
     .option('--product <name>')
+    .option('--origin <origin>', 'who supplied the data: customer, network, partner, manager or employee')
     .option('--owner <id>', 'owner (default: you)')
     .option('--description <text>')
     .action(
@@ -269,6 +270,7 @@ export function registerGoalsCommands(program: Command, io: CliIo = defaultIo): 
     .option('--region <name>')
     .option('--segment <name>')
     .option('--product <name>')
+    .option('--origin <origin>', 'who supplied the data: customer, network, partner, manager or employee')
     .option('--window <duration>', 'length of the before and after windows', '7d')
     .option('--started <time>', 'when the action began (ISO-8601; default now)')
     .action(
@@ -411,6 +413,7 @@ export function registerGoalsCommands(program: Command, io: CliIo = defaultIo): 
     .option('--region <name>')
     .option('--segment <name>')
     .option('--product <name>')
+    .option('--origin <origin>', 'who supplied the data: customer, network, partner, manager or employee')
     .action(
       run(async (client, o: Record<string, string | number | undefined>) => {
         const goal = await client.request<Goal & { baseline: { value: number | null } }>('POST', '/api/v1/org-goals', {
