@@ -22,6 +22,16 @@ describe('TabSeparated rows', () => {
   it('writes DateTime64(3) as UTC text with milliseconds', () => {
     expect(tsvDateTime64Ms(Date.UTC(2026, 1, 28, 23, 59, 59, 7))).toBe('2026-02-28 23:59:59.007');
     expect(tsvDateTime64Ms(0)).toBe('1970-01-01 00:00:00.000');
+    // Alternating minutes (an event's time and its receipt), padding of seconds and milliseconds, before 1970.
+    expect(
+      [Date.UTC(2026, 11, 7, 1, 2, 3, 45), Date.UTC(2026, 11, 7, 1, 3, 59, 999), Date.UTC(2026, 11, 7, 1, 2, 10, 5), -1].map(
+        tsvDateTime64Ms,
+      ),
+    ).toEqual(['2026-12-07 01:02:03.045', '2026-12-07 01:03:59.999', '2026-12-07 01:02:10.005', '1969-12-31 23:59:59.999']);
+    for (let ms = Date.UTC(2024, 1, 29, 23, 58, 0, 0); ms < Date.UTC(2024, 2, 1, 0, 1, 0, 0); ms += 997) {
+      const iso = new Date(ms).toISOString();
+      expect(tsvDateTime64Ms(ms)).toBe(`${iso.slice(0, 10)} ${iso.slice(11, 23)}`);
+    }
   });
 
   it('counts and iterates its lines, and ends every line of the body with a newline', () => {

@@ -143,7 +143,8 @@ class ClickHouseStore implements Store {
             table: this.table(table),
             columns: [...rows.columns] as [string, ...string[]],
             format: rows.format,
-            values: Readable.from([Buffer.from(rows.body())], { objectMode: false }),
+            // A string chunk: chDB's connection reads the body as a string, so no UTF-8 round trip through a Buffer.
+            values: Readable.from([rows.body()], { objectMode: false, encoding: 'utf8' }),
           });
         } else {
           await this.client.insert({ table: this.table(table), values: rows as object[], format: 'JSONEachRow' });

@@ -45,12 +45,31 @@ export function tsvString(value: string): string {
   return NEEDS_ESCAPE.test(value) ? value.replace(ESCAPABLE, (c) => ESCAPES[c] ?? c) : value;
 }
 
+/** The `YYYY-MM-DD hh:mm:` text of the last two minutes asked (an event's time and its receipt time): toISOString once per minute, not per field. */
+const minuteText = { minutes: [Number.NaN, Number.NaN], texts: ['', ''], next: 0 };
+
+function minutePrefix(minute: number): string {
+  const { minutes, texts } = minuteText;
+  if (minutes[0] === minute) return texts[0] as string;
+  if (minutes[1] === minute) return texts[1] as string;
+  const iso = new Date(minute * 60_000).toISOString();
+  const text = `${iso.slice(0, 10)} ${iso.slice(11, 17)}`;
+  const slot = minuteText.next;
+  minutes[slot] = minute;
+  texts[slot] = text;
+  minuteText.next = 1 - slot;
+  return text;
+}
+
 /**
  * A DateTime64(3) field from epoch milliseconds: `YYYY-MM-DD hh:mm:ss.sss` in UTC, the form
  * every `date_time_input_format` reads the same way (a bare number is not: best_effort
  * reads digits as a date).
  */
 export function tsvDateTime64Ms(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  const minute = Math.floor(ms / 60_000);
+  const rest = ms - minute * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const millis = rest - seconds * 1000;
+  return `${minutePrefix(minute)}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}`;
 }
