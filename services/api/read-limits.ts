@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { mapInSlices } from '../shared/vitals/slices.ts';
 import { HttpError } from './errors.ts';
 
 /**
@@ -235,4 +236,22 @@ export function bucketedCost(
 ): ReadCost {
   const to = q.to ?? now;
   return { from: q.from ?? to - 3600_000, to, stepSec: typeof q.step === 'number' ? q.step : q.step.sec, series, seriesLabel };
+}
+
+/**
+ * `{ ...head, buckets }` as the JSON bytes `JSON.stringify` gives, built one bucket at a
+ * time in slices of a few milliseconds (shared/vitals/slices.ts): one `JSON.stringify` of a
+ * multi-megabyte answer, then its UTF-8 encoding for the size check and the socket, held
+ * the event loop for 100–200 ms under load. Sent as a Buffer, the answer is neither
+ * serialised nor encoded again; its size is its length.
+ */
+export async function bucketsAnswer(
+  reply: FastifyReply,
+  head: Record<string, unknown>,
+  buckets: readonly unknown[],
+): Promise<Buffer> {
+  const opening = JSON.stringify(head).slice(0, -1);
+  const parts = await mapInSlices(buckets, (b, i) => Buffer.from(i === 0 ? JSON.stringify(b) : `,${JSON.stringify(b)}`));
+  reply.type('application/json; charset=utf-8');
+  return Buffer.concat([Buffer.from(`${opening}${opening === '{' ? '' : ','}"buckets":[`), ...parts, Buffer.from(']}')]);
 }

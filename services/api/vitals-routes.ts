@@ -7,7 +7,7 @@ import type { Store } from '../shared/store/store.ts';
 import type { KpiFilter } from '../shared/vitals/filter.ts';
 import { kpiFilterOf, readCsiSeries, readKpiSeries, readKqiSeries } from '../shared/vitals/reads.ts';
 import { HttpError } from './errors.ts';
-import { boundedRead, bucketedCost } from './read-limits.ts';
+import { boundedRead, bucketedCost, bucketsAnswer } from './read-limits.ts';
 import { checkRange, excuseRetroactiveParam, filterParams, rangeParams, stepParam } from './time-params.ts';
 
 /**
@@ -71,14 +71,15 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
         querystring: query,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const f = filterOf(q, deps.model());
       const series = await readKpiSeries(deps.store, f, options(q));
-      return {
-        filter: { ...f, from: iso(f.from), to: iso(f.to) },
-        buckets: series.map((b) => ({ start: iso(b.start), end: iso(b.end), kpis: b.kpis })),
-      };
+      return bucketsAnswer(
+        reply,
+        { filter: { ...f, from: iso(f.from), to: iso(f.to) } },
+        series.map((b) => ({ start: iso(b.start), end: iso(b.end), kpis: b.kpis })),
+      );
     },
   );
 
@@ -88,15 +89,15 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
       ...boundedRead<VitalsQuery>((q) => bucketedCost(q)),
       schema: { summary: 'KQI scores per bucket with coverage and the KPI scores behind each', querystring: query },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const model = deps.model();
       const series = await readKqiSeries(deps.store, model, filterOf(q, model), options(q));
-      return {
-        modelVersion: model.version,
-        modelHash: model.hash,
-        buckets: series.map((b) => ({ start: iso(b.start), end: iso(b.end), kqis: b.kqis })),
-      };
+      return bucketsAnswer(
+        reply,
+        { modelVersion: model.version, modelHash: model.hash },
+        series.map((b) => ({ start: iso(b.start), end: iso(b.end), kqis: b.kqis })),
+      );
     },
   );
 
@@ -115,14 +116,14 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
         querystring: query,
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const model = deps.model();
       const series = await readCsiSeries(deps.store, model, filterOf(q, model), options(q));
-      return {
-        modelVersion: model.version,
-        modelHash: model.hash,
-        buckets: series.map((b) => ({
+      return bucketsAnswer(
+        reply,
+        { modelVersion: model.version, modelHash: model.hash },
+        series.map((b) => ({
           start: iso(b.start),
           end: iso(b.end),
           csi: b.csi,
@@ -132,7 +133,7 @@ export function registerVitalsRoutes(app: FastifyInstance, deps: VitalsDeps): vo
           kqis: b.kqis,
           valueWeighted: b.valueWeighted,
         })),
-      };
+      );
     },
   );
 }

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   bucketedCost,
+  bucketsAnswer,
   configureReadLimits,
   DEFAULT_READ_LIMITS,
   formatDuration,
@@ -241,5 +242,45 @@ describe('answer-size limit', () => {
     expect(answer.statusCode).toBe(400);
     expect(answer.json()).toMatchObject({ code: 'READ_TOO_LARGE' });
     expect(answer.json().message).toMatch(/^The answer is \d+ bytes, over CXV_READ_MAX_RESPONSE_BYTES \(100\); narrow the range/);
+  });
+});
+
+describe('answers serialised bucket by bucket', () => {
+  const reply = () => {
+    const types: string[] = [];
+    return { types, reply: { type: (t: string) => types.push(t) } as unknown as FastifyReply };
+  };
+
+  it('gives the bytes JSON.stringify gives, with the JSON content type', async () => {
+    const buckets = [
+      { start: '2026-12-07T00:00:00.000Z', csi: 87.5, explanation: 'Résolution ’first’ contact', valueWeighted: null },
+      { start: '2026-12-07T00:01:00.000Z', csi: null, kqis: { a: [1, 2] } },
+    ];
+    const head = { modelVersion: 3, modelHash: 'abc' };
+    const r = reply();
+    const bytes = await bucketsAnswer(r.reply, head, buckets);
+    expect(bytes.toString('utf8')).toBe(JSON.stringify({ ...head, buckets }));
+    expect(bytes.length).toBe(Buffer.byteLength(JSON.stringify({ ...head, buckets })));
+    expect(r.types).toEqual(['application/json; charset=utf-8']);
+  });
+
+  it('without a head or buckets: {"buckets":[]}', async () => {
+    expect((await bucketsAnswer(reply().reply, {}, [])).toString()).toBe('{"buckets":[]}');
+    expect((await bucketsAnswer(reply().reply, { a: 1 }, [])).toString()).toBe('{"a":1,"buckets":[]}');
+  });
+
+  it('lets other callbacks run while it serialises: a timer set before fires before a 5,000-bucket answer is done', async () => {
+    const buckets = Array.from({ length: 5_000 }, (_, i) => ({ start: i, text: 'x'.repeat(2_000) }));
+    let fired = false;
+    setTimeout(() => {
+      fired = true;
+    }, 0);
+    let firedBeforeDone = false;
+    const answer = bucketsAnswer(reply().reply, {}, buckets).then((b) => {
+      firedBeforeDone = fired;
+      return b;
+    });
+    expect((await answer).length).toBe(Buffer.byteLength(JSON.stringify({ buckets })));
+    expect(firedBeforeDone).toBe(true);
   });
 });

@@ -24,6 +24,7 @@ import {
   whereClause,
 } from './filter.ts';
 import { readProbeCounts } from './probe-counts.ts';
+import { Slices } from './slices.ts';
 
 /**
  * KPI reads: per bucket the accumulators of every family, summed in ClickHouse
@@ -132,7 +133,10 @@ async function readBuckets(
     }
     return b;
   };
+  // Tens of thousands of rows for the heaviest read the limits allow: in slices (slices.ts).
+  const slices = new Slices();
   for (const row of families) {
+    if (slices.due) await slices.turn();
     const b = bucket(idOf(row), Number(row.bucket));
     const sums = row.sums;
     switch (row.family) {

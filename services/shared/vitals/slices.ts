@@ -10,20 +10,35 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 /** Work between two turns of the event loop, milliseconds. */
 export const SLICE_MS = 4;
 
-/** `items.map(f)`, yielding to the event loop (setImmediate: after pending I/O) every `sliceMs` of work. */
+/** A loop's clock: `if (slices.due) await slices.turn()` inside it. */
+export class Slices {
+  private sliceStart = performance.now();
+
+  constructor(readonly sliceMs: number = SLICE_MS) {}
+
+  /** Whether this slice has run `sliceMs`. */
+  get due(): boolean {
+    return performance.now() - this.sliceStart >= this.sliceMs;
+  }
+
+  /** Lets pending I/O callbacks run (setImmediate comes after the poll phase), then starts a new slice. */
+  async turn(): Promise<void> {
+    await nextTurn();
+    this.sliceStart = performance.now();
+  }
+}
+
+/** `items.map(f)`, yielding to the event loop every `sliceMs` of work. */
 export async function mapInSlices<T, U>(
   items: readonly T[],
   f: (item: T, index: number) => U,
   sliceMs: number = SLICE_MS,
 ): Promise<U[]> {
   const out: U[] = [];
-  let sliceStart = performance.now();
+  const slices = new Slices(sliceMs);
   for (let i = 0; i < items.length; i += 1) {
     out.push(f(items[i] as T, i));
-    if (performance.now() - sliceStart >= sliceMs) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
+    if (slices.due) await slices.turn();
   }
   return out;
 }
