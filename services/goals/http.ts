@@ -34,6 +34,20 @@ export function sessionCookieToken(request: FastifyRequest): string | undefined 
 export function requireBearer(scope: FastifyInstance, goals: GoalsService): void {
   scope.addHook('onRequest', async (request) => {
     const cookie = request.method === 'GET' || request.method === 'HEAD' ? sessionCookieToken(request) : undefined;
+    if (request.routeOptions.config?.goalsSignInOptional) {
+      // A read that answers everyone (the dashboard's goal strip): the person is whoever the
+      // goals cookie or bearer names, if either is a goals token; otherwise nobody, not a 401
+      // (a dashboard browser carries a read token, which is not a person's).
+      for (const candidate of [cookie ? `Bearer ${cookie}` : undefined, request.headers.authorization]) {
+        if (!candidate) continue;
+        const person = await goals.auth.authenticate(candidate).catch(() => undefined);
+        if (person) {
+          actors.set(request, person);
+          return;
+        }
+      }
+      return;
+    }
     const authorization = request.headers.authorization ?? (cookie ? `Bearer ${cookie}` : undefined);
     actors.set(request, await goals.auth.authenticate(authorization));
   });
@@ -99,6 +113,9 @@ export function actorOf(request: FastifyRequest): Person {
   if (!actor) throw new GoalsError('UNAUTHENTICATED', 'Send "Authorization: Bearer <token>".');
   return actor;
 }
+
+/** The signed-in person, if any: for the one read that answers everyone (the dashboard's goal strip). */
+export const signedInActor = (request: FastifyRequest): Person | undefined => actors.get(request);
 
 export const flat = <T>(s: Stored<T>): T & { version: number; updatedAt: string; updatedBy: string } => ({
   ...s.value,

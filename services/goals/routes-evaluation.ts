@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { instant } from '../api/time-params.ts';
 import { renderTrendHtml } from './html.ts';
-import { actorOf, changeRecordSchema, evaluationRecordSchema, idParams, listOf } from './http.ts';
+import { actorOf, changeRecordSchema, evaluationRecordSchema, idParams, listOf, signedInActor } from './http.ts';
 import { actionSchema, cycleSchema, deptGoalSchema, entityKinds, orgGoalSchema, versionFields } from './model.ts';
 import type { GoalsService } from './service.ts';
 
@@ -30,8 +30,10 @@ export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsServi
   r.get(
     '/api/v1/goals/strip',
     {
+      config: { goalsSignInOptional: true },
       schema: {
-        summary: "The dashboard's goal strip: the open cycle's goals the caller may read, with title, status and page",
+        summary:
+          "The dashboard's goal strip: the open cycle's goals the caller may read, with title, status and page. A browser not signed in to the goals gets signedIn false and no goals (the dashboard then shows counts only)",
         response: {
           200: listOf(
             z.object({
@@ -48,11 +50,14 @@ export function registerEvaluationRoutes(app: FastifyInstance, goals: GoalsServi
               reason: z.string().nullable(),
               page: z.string(),
             }),
-          ),
+          ).extend({ signedIn: z.boolean().describe('whether the caller is signed in to the goals') }),
         },
       },
     },
-    async (request) => ({ items: await goals.strip(actorOf(request)) }),
+    async (request) => {
+      const actor = signedInActor(request);
+      return { signedIn: actor !== undefined, items: actor ? await goals.strip(actor) : [] };
+    },
   );
   r.get(
     '/api/v1/goals/:id',

@@ -48,7 +48,8 @@ export function registerGoalsRoutes(app: FastifyInstance, deps: GoalsDeps | Goal
 const nextPage = z
   .string()
   .regex(/^\/api\/v1\/[A-Za-z0-9._~\-/]*(\.html)?$/, { message: 'must be a path under /api/v1/' })
-  .default('/api/v1/me');
+  .default('/api/v1/me')
+  .describe("the page to go on to once signed in: a path under /api/v1/, e.g. a goal's trend.html (default /api/v1/me)");
 
 /**
  * Browser sign-in for the goals' printable pages: `GET /api/v1/goals/sign-in?token=…&next=…`
@@ -62,7 +63,10 @@ function registerSignIn(app: FastifyInstance, goals: GoalsService): void {
     {
       schema: {
         summary: 'Sign a browser in to the goals pages with a person token (cookie), then go on to `next`',
-        querystring: z.object({ token: z.string().min(1).max(200), next: nextPage }),
+        querystring: z.object({
+          token: z.string().min(1).max(200).describe("a person's goals token (kept in an HttpOnly cookie, never in the page)"),
+          next: nextPage,
+        }),
       },
     },
     async (request, reply) => {

@@ -197,6 +197,18 @@ describe("the dashboard's goal strip", () => {
     expect(care.body.items.map((g) => g.id)).toEqual([orgGoalId]);
   });
 
+  it('answers a browser not signed in to the goals with no goals, not a 401 (the dashboard then shows counts)', async () => {
+    // No token at all, then a token that is not a person's (a dashboard carries a read token), twice.
+    for (const token of [undefined, 'cxr_not-a-person-token', 'cxr_not-a-person-token']) {
+      const r = await h.call<Strip & { signedIn: boolean }>('GET', '/api/v1/goals/strip', token);
+      expect([r.status, r.body.signedIn, r.body.items]).toEqual([200, false, []]);
+    }
+    const noc = await h.call<Strip & { signedIn: boolean }>('GET', '/api/v1/goals/strip', tokens.noc1);
+    expect([noc.status, noc.body.signedIn]).toEqual([200, true]);
+    // Every other goals read still needs a person.
+    expect((await h.call('GET', `/api/v1/goals/${orgGoalId}`, undefined)).status).toBe(401);
+  });
+
   it('agrees with /metrics: each listed status is the one cxv_goal_status exports', async () => {
     const text = await h.metrics.registry.metrics();
     for (const g of (await h.call<Strip>('GET', '/api/v1/goals/strip', tokens.planner)).body.items) {

@@ -46,9 +46,9 @@ export const loadMeta = (): Promise<Meta> => getJson('/api/v1/dashboard/meta');
 export async function loadGoals(): Promise<GoalsSummary> {
   const [summary, strip] = await Promise.all([
     getJson<GoalsSummary>('/api/v1/dashboard/goals'),
-    getJson<{ items: GoalStripItem[] }>('/api/v1/goals/strip').catch(() => null),
+    getJson<{ signedIn: boolean; items: GoalStripItem[] }>('/api/v1/goals/strip').catch(() => null),
   ]);
-  return strip ? { ...summary, strip: strip.items } : summary;
+  return strip?.signedIn ? { ...summary, strip: strip.items } : summary;
 }
 
 export async function loadService(q: Query, service: string): Promise<ServiceData> {

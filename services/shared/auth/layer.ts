@@ -30,6 +30,8 @@ export type RouteScope = 'public' | 'ingest' | 'goals' | ReadScope | readonly Re
 declare module 'fastify' {
   interface FastifyContextConfig {
     scope?: RouteScope;
+    /** A goals read that answers a caller who is not signed in to the goals (the dashboard's goal strip). */
+    goalsSignInOptional?: boolean;
   }
   interface FastifyRequest {
     /** The read token's holder, when the request carried a valid one. */
@@ -119,7 +121,7 @@ export async function installAuthLayer(app: FastifyInstance, o: AuthLayerOptions
     if (scope === 'public' || scope === 'ingest') return;
     if (scope === 'goals') {
       const bearer = bearerToken(request);
-      if (bearer !== undefined && refused.has(hashToken(bearer))) {
+      if (bearer !== undefined && refused.has(hashToken(bearer)) && !request.routeOptions.config?.goalsSignInOptional) {
         throw new HttpError(401, 'UNAUTHENTICATED', 'The token is unknown or revoked. Ask an admin for a new one.', undefined, {
           'www-authenticate': `${CHALLENGE}, error="invalid_token"`,
         });
