@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { noteRefusedBearer } from '../shared/auth/layer.ts';
 import { GoalsError, type GoalsErrorCode } from './errors.ts';
 import { goalStatuses } from './evaluate.ts';
 import { type Person, versionFields } from './model.ts';
@@ -49,7 +50,12 @@ export function requireBearer(scope: FastifyInstance, goals: GoalsService): void
       return;
     }
     const authorization = request.headers.authorization ?? (cookie ? `Bearer ${cookie}` : undefined);
-    actors.set(request, await goals.auth.authenticate(authorization));
+    try {
+      actors.set(request, await goals.auth.authenticate(authorization));
+    } catch (error) {
+      if (request.headers.authorization !== undefined) noteRefusedBearer(request);
+      throw error;
+    }
   });
 }
 

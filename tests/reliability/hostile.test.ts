@@ -346,8 +346,11 @@ describe('hostile input at every public endpoint', () => {
         { authenticated: true },
       ),
     ];
-    for (const res of oversized)
-      if (res && res.statusCode !== 413) failures.push(`oversized body answered ${res.statusCode}, not 413`);
+    for (const [i, res] of oversized.entries())
+      if (res && res.statusCode !== 413)
+        failures.push(
+          `oversized body (${['ingest', 'goals'][i]}) answered ${res.statusCode}, not 413: ${res.body.slice(0, 200)}`,
+        );
     // Over real HTTP: the event stream, and a URL longer than any proxy would pass.
     const base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
     const live = await fetch(`${base}/api/v1/live?x=${encodeURIComponent(HOSTILE_VALUES[0] ?? '')}`, {

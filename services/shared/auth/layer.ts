@@ -25,6 +25,13 @@ import { hashToken, type ReadPrincipal, type ReadScope, type ReadTokens } from '
  */
 
 /** What a route needs: a read scope (or any of several), or an authorization handled elsewhere. */
+const refusedBearers = new WeakSet<FastifyRequest>();
+
+/** The goals service refused this request's bearer as a person token: the layer then refuses it for a while without a lookup. */
+export const noteRefusedBearer = (request: FastifyRequest): void => {
+  refusedBearers.add(request);
+};
+
 export type RouteScope = 'public' | 'ingest' | 'goals' | ReadScope | readonly ReadScope[];
 
 declare module 'fastify' {
@@ -131,9 +138,10 @@ export async function installAuthLayer(app: FastifyInstance, o: AuthLayerOptions
     requireScope(request, typeof scope === 'string' ? [scope as ReadScope] : scope);
   });
 
-  // The goals service looks each person token up in the store: remember the ones it refused.
+  // The goals service looks each person token up in the store: remember the ones it refused
+  // (only those: a 401 about another token, e.g. the one a sign-in link carries, is not the bearer's).
   app.addHook('onResponse', async (request, reply) => {
-    if (reply.statusCode !== 401 || request.routeOptions.config?.scope !== 'goals') return;
+    if (reply.statusCode !== 401 || !refusedBearers.has(request)) return;
     const bearer = bearerToken(request);
     if (bearer !== undefined) refused.add(hashToken(bearer));
   });
