@@ -2,6 +2,7 @@ import { type OutgoingMessage, topicForSource } from '../../services/shared/bus/
 import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../services/shared/sources/avro.ts';
 import { SOURCES } from '../../services/shared/sources/registry.ts';
 import type { SourceDefinition } from '../../services/shared/sources/source.ts';
+import { seededRandom } from '../../services/simulator/random.ts';
 
 /**
  * The benchmark's known stream: a deterministic mix of the four event sources in the
@@ -42,17 +43,8 @@ export interface BenchEvent {
   input: Record<string, unknown>;
 }
 
-/** mulberry32: deterministic per seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The stream's PRNG is the project's one seeded PRNG (the simulator's mulberry32): the same stream per seed. */
+export { seededRandom as prng };
 
 export const keyOf = (k: number) => ({
   service: SERVICES[k % SERVICES.length] ?? 'voice',
@@ -139,7 +131,7 @@ export function toRecord(source: BenchSource, input: Record<string, unknown>, re
 }
 
 export function* stream(spec: StreamSpec): Generator<BenchEvent> {
-  const random = prng(spec.seed ?? 20_261_123);
+  const random = seededRandom(spec.seed ?? 20_261_123);
   for (let i = 0; i < spec.events; i += 1) yield benchEvent(i, spec, random);
 }
 
