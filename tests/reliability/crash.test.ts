@@ -3,23 +3,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { topicForSource } from '../../services/shared/bus/bus.ts';
 import { createBus } from '../../services/shared/bus/index.ts';
 import { silentLogger } from '../../services/shared/log.ts';
-import { codecFor, FINGERPRINT_HEADER, SCHEMA_HEADER } from '../../services/shared/sources/avro.ts';
-import type { SourceName } from '../../services/shared/sources/registry.ts';
-import { SOURCES } from '../../services/shared/sources/registry.ts';
-import type { SourceDefinition } from '../../services/shared/sources/source.ts';
 import { openStore } from '../../services/shared/store/store.ts';
 import { readHeaders } from '../support/auth.ts';
+import { knownStream, produceBatch, type StreamEntry, sorted, storedTotals } from '../support/ground-truth.ts';
 import { type CliProcess, spawnCli } from '../support/processes.ts';
 import { seededRandom as prng } from '../support/random.ts';
 
 /**
  * The exactly-once effect under crashes: a standalone embedded broker process, the
  * aggregator as a child process killed with SIGKILL at random points while a known
- * stream flows (with duplicates re-sent), restarted each time. The stored totals must
- * equal the ground truth exactly: nothing lost, nothing counted twice.
+ * stream flows (with duplicates re-sent, and corrections, moves and retractions of
+ * earlier events), restarted each time. The stored totals must equal the ground truth
+ * exactly: nothing lost, nothing counted twice, every correction applied once.
  */
 
 const H0 = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5 * 3_600_000;
@@ -59,66 +56,27 @@ describe('aggregator killed with SIGKILL at random points', () => {
     };
 
     const bus = createBus({ kind: 'rdkafka', brokers, clientId: 'crash-test', log: silentLogger });
-    const send = async (source: SourceName, events: object[]) => {
-      const definition = SOURCES[source] as unknown as SourceDefinition<unknown, object>;
-      const codec = codecFor(source);
-      const headers = { [SCHEMA_HEADER]: codec.schemaName, [FINGERPRINT_HEADER]: codec.fingerprint };
-      const records = events.map((e) => definition.toRecord(definition.input.parse(e), Date.now()));
-      await bus.produce(
-        topicForSource(source),
-        records.map((r) => ({ key: definition.partitionKey(r), value: codec.encode(r), headers })),
-      );
-    };
 
-    // The known stream: 40 batches of 100 probe results and 25 contacts, 20 % of each batch re-sent later.
-    const truth = new Map<string, { attempts: number; successes: number; contacts: number; answered: number }>();
-    const sent: Array<{ source: SourceName; event: Record<string, unknown> }> = [];
-    let seq = 0;
-    const batches: Array<Array<{ source: SourceName; event: Record<string, unknown> }>> = [];
-    for (let b = 0; b < 40; b += 1) {
-      const batch: Array<{ source: SourceName; event: Record<string, unknown> }> = [];
-      for (let i = 0; i < 125; i += 1) {
-        seq += 1;
-        const service = SERVICES[Math.floor(random() * SERVICES.length)] ?? 'voice';
-        const region = REGIONS[Math.floor(random() * REGIONS.length)] ?? 'north';
-        const ts = H0 + seq * 500 + Math.floor(random() * 800);
-        const key = `${service}|${region}`;
-        const t = truth.get(key) ?? { attempts: 0, successes: 0, contacts: 0, answered: 0 };
-        truth.set(key, t);
-        if (i < 100) {
-          const attempts = 1 + Math.floor(random() * 10);
-          const successes = Math.floor(random() * (attempts + 1));
-          t.attempts += attempts;
-          t.successes += successes;
-          batch.push({
-            source: 'probe',
-            event: { eventId: `p-${seq}`, ts, service, region, probeId: 'x', probeType: 'agent', attempts, successes },
-          });
-        } else {
-          const abandoned = random() < 0.2;
-          t.contacts += 1;
-          if (!abandoned) t.answered += 1;
-          batch.push({
-            source: 'contact',
-            event: {
-              eventId: `c-${seq}`,
-              ts,
-              service,
-              region,
-              channel: 'voice',
-              queue: 'q',
-              waitSec: 10 + Math.floor(random() * 60),
-              abandoned,
-              ...(abandoned ? {} : { handleSec: 200 }),
-            },
-          });
-        }
-      }
-      // Duplicates: a fifth of an earlier batch again.
-      for (const d of sent.filter(() => random() < 0.2 / Math.max(1, b))) batch.push(d);
-      batches.push(batch);
-      sent.push(...batch);
-    }
+    // The known stream (tests/support/ground-truth.ts): 40 batches of 125 probe results and
+    // contacts (5,000 events); from the second batch on, 1 % of the events so far are
+    // corrected (other counts, the time moved up to two minutes, sometimes another region)
+    // or, a third of those, retracted (589 corrections, 324 retractions); a tenth of
+    // everything sent before is re-sent, superseded versions included (16,913 messages).
+    // The truth is the last version of every event not retracted.
+    const stream = knownStream({
+      seed: 424242,
+      batches: 40,
+      perBatch: 125,
+      startMs: H0,
+      services: SERVICES,
+      regions: REGIONS,
+      corrections: 0.01,
+    });
+    const entries: StreamEntry[] = stream.batches.flat();
+    const retractions = new Set(entries.filter((e) => e.retract).map((e) => String(e.event.eventId))).size;
+    // Every distinct content sent is an event's first version, a later version, or a retraction.
+    const corrections = new Set(entries.map((e) => JSON.stringify(e.event))).size - stream.distinctEvents - retractions;
+    expect([stream.distinctEvents, corrections, retractions, entries.length]).toEqual([5_000, 589, 324, 16_913]);
 
     let aggregator = await startAggregator();
     let kills = 0;
@@ -133,11 +91,8 @@ describe('aggregator killed with SIGKILL at random points', () => {
         aggregator = await startAggregator();
       }
     })();
-    for (const batch of batches) {
-      for (const source of ['probe', 'contact'] as const) {
-        const events = batch.filter((e) => e.source === source).map((e) => e.event);
-        if (events.length > 0) await send(source, events);
-      }
+    for (const batch of stream.batches) {
+      await produceBatch(bus, batch);
       await sleep(400);
     }
     producing = false;
@@ -161,32 +116,15 @@ describe('aggregator killed with SIGKILL at random points', () => {
 
     const store = await openStore({ mode: 'embedded', dataDir: env.CXV_DATA_DIR, database: 'cxvitals', log: silentLogger });
     try {
-      const probes = await store.query<{ service: string; region: string; attempts: string; successes: string }>(
-        `SELECT service, region, sum(attempts) AS attempts, sum(successes) AS successes FROM ${store.table('probe_kpi_1m')} FINAL GROUP BY service, region`,
+      expect(sorted(await storedTotals(store))).toEqual(sorted(stream.truth));
+      // Every event not retracted has its raw row (a retracted one may have one or not: it
+      // may have been counted before its retraction, or read after it and never counted).
+      const [raw] = await store.query<{ distinct: string }>(
+        `SELECT uniqExact(source, event_id) AS distinct FROM ${store.table('raw_events')} FINAL WHERE event_id IN {live:Array(String)}`,
+        { live: stream.liveEventIds },
       );
-      const contacts = await store.query<{ service: string; region: string; received: string; answered: string }>(
-        `SELECT service, region, sum(sums['received']) AS received, sum(sums['answered']) AS answered
-         FROM ${store.table('kpi_1m')} FINAL WHERE family = 'contact' GROUP BY service, region`,
-      );
-      const stored = new Map<string, { attempts: number; successes: number; contacts: number; answered: number }>();
-      for (const r of probes)
-        stored.set(`${r.service}|${r.region}`, {
-          attempts: Number(r.attempts),
-          successes: Number(r.successes),
-          contacts: 0,
-          answered: 0,
-        });
-      for (const r of contacts) {
-        const s = stored.get(`${r.service}|${r.region}`) ?? { attempts: 0, successes: 0, contacts: 0, answered: 0 };
-        s.contacts = Number(r.received);
-        s.answered = Number(r.answered);
-        stored.set(`${r.service}|${r.region}`, s);
-      }
-      expect(Object.fromEntries([...stored].sort())).toEqual(Object.fromEntries([...truth].sort()));
-      const [raw] = await store.query<{ n: string; distinct: string }>(
-        `SELECT count() AS n, uniqExact(source, event_id) AS distinct FROM ${store.table('raw_events')} FINAL`,
-      );
-      expect(Number(raw?.distinct)).toBe(seq);
+      expect(Number(raw?.distinct)).toBe(stream.liveEventIds.length);
+      expect(stream.liveEventIds.length).toBe(stream.distinctEvents - retractions);
     } finally {
       await store.close();
     }
