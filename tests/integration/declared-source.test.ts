@@ -15,8 +15,10 @@ import { ROOT } from '../support/processes.ts';
  * A brand-new source added with files only, as docs/adding-a-source.md does it —
  * field-technician visits: an Avro schema, a declaration with a first-time-fix share whose
  * denominator leaves out the visits with no access, a mapping, model entries — and a CSV
- * with good and bad rows replayed twice through the embedded pipeline. The KPIs, the KQI
- * and the CSI the API answers equal the values computed here by hand.
+ * with good and bad rows replayed twice through the embedded pipeline; then one row
+ * corrected, one moved to another minute and one retracted over HTTP (docs/corrections.md).
+ * The KPIs, the KQI and the CSI the API answers equal the values computed here, by hand and
+ * from the CSV rows.
  */
 
 const AVRO = {
