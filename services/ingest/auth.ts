@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { entriesWithFile } from '../shared/auth/token-file.ts';
 
 /**
  * Who may post events of which source. Tokens are bearer tokens
@@ -184,25 +184,18 @@ export async function loadIngestAuth(settings: {
   tokens: IngestTokenEntry[];
   tokensFile: string | undefined;
 }): Promise<IngestAuth> {
-  const entries = [...settings.tokens];
-  if (settings.tokensFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(settings.tokensFile, 'utf8');
-    } catch (err) {
-      throw new IngestAuthError(
-        'INGEST_TOKENS_FILE_UNREADABLE',
-        `CXV_INGEST_TOKENS_FILE=${settings.tokensFile} cannot be read (${(err as Error).message}); fix the path or unset it.`,
-        { cause: err },
-      );
-    }
-    entries.push(...parseTokenEntries(text, `CXV_INGEST_TOKENS_FILE=${settings.tokensFile}`));
-    if (entries.length === 0) {
-      throw new IngestAuthError(
-        'INGEST_TOKENS_INVALID',
-        `CXV_INGEST_TOKENS_FILE=${settings.tokensFile} holds no token entry; an empty file would lock every sender out.`,
-      );
-    }
-  }
+  const entries = await entriesWithFile({
+    entries: settings.tokens,
+    file: settings.tokensFile,
+    variable: 'CXV_INGEST_TOKENS_FILE',
+    lockedOut: 'sender',
+    parse: parseTokenEntries,
+    fail: (problem, message, cause) =>
+      new IngestAuthError(
+        problem === 'unreadable' ? 'INGEST_TOKENS_FILE_UNREADABLE' : 'INGEST_TOKENS_INVALID',
+        message,
+        cause === undefined ? undefined : { cause },
+      ),
+  });
   return entries.length > 0 ? IngestAuth.fromEntries(entries) : IngestAuth.demo();
 }

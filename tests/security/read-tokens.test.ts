@@ -1,6 +1,10 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   hashToken,
+  loadReadTokens,
   MASK,
   maskPersonalData,
   parseReadTokenEntries,
@@ -57,6 +61,28 @@ describe('read token entries', () => {
     now += 1;
     expect(tokens.check('cxr_example-token')).toMatchObject({ ok: false, code: 'AUTH_TOKEN_EXPIRED' });
     expect(tokens.check('cxr_other')).toMatchObject({ ok: false, code: 'AUTH_INVALID_TOKEN' });
+  });
+});
+
+describe('CXV_READ_TOKENS_FILE', () => {
+  it('adds its entries; a missing or empty file stops the start naming the variable, as ingest tokens do', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cxv-read-tokens-'));
+    const good = path.join(dir, 'good');
+    const empty = path.join(dir, 'empty');
+    await writeFile(good, `# mounted secret\nread:vitals:${HASH} owner=noc\n`);
+    await writeFile(empty, '# nothing yet\n');
+    const tokens = await loadReadTokens({ tokens: [], tokensFile: good });
+    expect(tokens.check('cxr_example-token')).toMatchObject({ ok: true, principal: { owner: 'noc' } });
+    const load = (file: string) => loadReadTokens({ tokens: [], tokensFile: file }).catch((e: unknown) => e);
+    const [missing, none] = await Promise.all([load(path.join(dir, 'nope')), load(empty)]);
+    expect([missing, none].map((e) => (e as ReadTokensError).code)).toEqual([
+      'READ_TOKENS_FILE_UNREADABLE',
+      'READ_TOKENS_INVALID',
+    ]);
+    expect((missing as Error).message).toMatch(/^CXV_READ_TOKENS_FILE=.*nope cannot be read \(.*\); fix the path or unset it\.$/);
+    expect((none as Error).message).toBe(
+      `CXV_READ_TOKENS_FILE=${empty} holds no token entry; an empty file would lock every reader out.`,
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { entriesWithFile } from './token-file.ts';
 
 /**
  * Read tokens: who may read what. A token is a long random bearer string; configuration
@@ -187,26 +187,19 @@ export async function loadReadTokens(settings: {
   tokens: ReadTokenEntry[];
   tokensFile: string | undefined;
 }): Promise<ReadTokens> {
-  const entries = [...settings.tokens];
-  if (settings.tokensFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(settings.tokensFile, 'utf8');
-    } catch (err) {
-      throw new ReadTokensError(
-        'READ_TOKENS_FILE_UNREADABLE',
-        `CXV_READ_TOKENS_FILE=${settings.tokensFile} cannot be read (${(err as Error).message}); fix the path or unset it.`,
-        { cause: err },
-      );
-    }
-    entries.push(...parseReadTokenEntries(text, `CXV_READ_TOKENS_FILE=${settings.tokensFile}`));
-    if (entries.length === 0) {
-      throw new ReadTokensError(
-        'READ_TOKENS_INVALID',
-        `CXV_READ_TOKENS_FILE=${settings.tokensFile} holds no token entry; an empty file would lock every reader out.`,
-      );
-    }
-  }
+  const entries = await entriesWithFile({
+    entries: settings.tokens,
+    file: settings.tokensFile,
+    variable: 'CXV_READ_TOKENS_FILE',
+    lockedOut: 'reader',
+    parse: parseReadTokenEntries,
+    fail: (problem, message, cause) =>
+      new ReadTokensError(
+        problem === 'unreadable' ? 'READ_TOKENS_FILE_UNREADABLE' : 'READ_TOKENS_INVALID',
+        message,
+        cause === undefined ? undefined : { cause },
+      ),
+  });
   return entries.length > 0 ? ReadTokens.fromEntries(entries) : ReadTokens.demo();
 }
 
