@@ -123,16 +123,7 @@ async function startFoundation(config: Config, log: Logger, overrides: PipelineO
   stops.push(() => bus.close());
 
   if (config.clickhouse.mode === 'embedded') await mkdir(config.dataDir, { recursive: true });
-  const store = await openStore({
-    mode: config.clickhouse.mode,
-    url: config.clickhouse.url,
-    user: config.clickhouse.user,
-    password: config.clickhouse.password,
-    database: config.clickhouse.database,
-    dataDir: config.dataDir,
-    tls: config.clickhouse.tls,
-    log,
-  });
+  const store = await openStore({ ...config.clickhouse, dataDir: config.dataDir, log });
   stops.push(() => store.close());
   // Cost limits and read slots of every read route (CXV_READ_*).
   configureReadLimits(config.reads);

@@ -131,16 +131,7 @@ async function provision(options: ProvisionOptions): Promise<number> {
     }
   }
   if (!options.skipSchema) {
-    const store = await openStore({
-      mode: config.clickhouse.mode,
-      url: config.clickhouse.url,
-      user: config.clickhouse.user,
-      password: config.clickhouse.password,
-      database: config.clickhouse.database,
-      dataDir: config.dataDir,
-      tls: config.clickhouse.tls,
-      log,
-    });
+    const store = await openStore({ ...config.clickhouse, dataDir: config.dataDir, log });
     try {
       const report = await migrate(store, log, { cluster: config.clickhouse.cluster });
       if (options.json) out(JSON.stringify({ schema: report }));
