@@ -11,6 +11,7 @@ import type { CxModel } from '../../services/model/types.ts';
 import { createLogger } from '../../services/shared/log.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore, type Store } from '../../services/shared/store/store.ts';
+import { probeMinuteRows } from '../support/probe-minutes.ts';
 
 /**
  * The incident job over a real (embedded) store: probe minutes written as the aggregator
@@ -22,24 +23,8 @@ const MIN = 60_000;
 const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const log = createLogger('warn');
 
-function probeMinutes(service: string, region: string, down: readonly number[]): Record<string, unknown>[] {
-  return Array.from({ length: 40 }, (_, m) => ({
-    service,
-    region,
-    window_start: T0 + m * MIN,
-    samples: 24,
-    attempts: 24,
-    successes: down.includes(m) ? 1 : 24,
-    planned_attempts: 0,
-    planned_successes: 0,
-    retro_attempts: 0,
-    retro_successes: 0,
-    version: 1,
-    bus_epoch: 'test',
-    source_partition: '0',
-    last_offset: m,
-  }));
-}
+const probeMinutes = (service: string, region: string, down: readonly number[]) =>
+  probeMinuteRows(service, region, { t0: T0, down, downSuccesses: 1 });
 
 describe('incident job', () => {
   let dir = '';

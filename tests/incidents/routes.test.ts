@@ -14,6 +14,7 @@ import { createMetrics } from '../../services/shared/metrics.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { busDouble } from '../ingest/harness.ts';
+import { probeMinuteRows } from '../support/probe-minutes.ts';
 
 /** GET /api/v1/incidents and /api/v1/incidents/{id} over incidents the job stored from probe minutes. */
 
@@ -22,22 +23,7 @@ const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const READ = { authorization: `Bearer ${demoReadCredentials().token}` };
 
 const minutes = (service: string, region: string, down: readonly number[]) =>
-  Array.from({ length: 40 }, (_, m) => ({
-    service,
-    region,
-    window_start: T0 + m * MIN,
-    samples: 24,
-    attempts: 24,
-    successes: down.includes(m) ? 0 : 24,
-    planned_attempts: 0,
-    planned_successes: 0,
-    retro_attempts: 0,
-    retro_successes: 0,
-    version: 1,
-    bus_epoch: 'test',
-    source_partition: '0',
-    last_offset: m,
-  }));
+  probeMinuteRows(service, region, { t0: T0, down, downSuccesses: 0 });
 
 describe('incidents API', () => {
   let dir = '';
