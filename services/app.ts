@@ -178,7 +178,9 @@ async function startIngest(f: Foundation, run: boolean, stops: Stops) {
     maxInFlightEvents: config.ingest.maxInFlightEvents,
     produceTimeoutMs: config.ingest.produceTimeoutMs,
     backlog,
-    versions: new StoredVersions(f.store),
+    ...(config.ingest.versionLookupMs > 0
+      ? { versions: new StoredVersions(f.store), versionLookupMs: config.ingest.versionLookupMs }
+      : {}),
   });
   const auth = await loadIngestAuth(config.ingest);
   log.info({ grants: auth.grants, demo: auth.demo }, 'ingest auth');

@@ -1,4 +1,4 @@
-import type { QueryParams, Store } from '../../services/shared/store/store.ts';
+import type { QueryOptions, QueryParams, Store } from '../../services/shared/store/store.ts';
 import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 
 /**
@@ -19,10 +19,10 @@ export class TimingStore extends StoreWrapper {
     super(inner);
   }
 
-  override async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
+  override async query<T>(sql: string, params?: QueryParams, options?: QueryOptions): Promise<T[]> {
     const started = performance.now();
     try {
-      return await this.inner.query<T>(sql, params);
+      return await this.inner.query<T>(sql, params, options);
     } finally {
       this.queryMs += performance.now() - started;
     }

@@ -92,13 +92,14 @@ export function verdictFor(
 export class StoredVersions {
   constructor(private readonly store: Store) {}
 
-  async known(source: string, eventIds: readonly string[]): Promise<Map<string, number[]>> {
+  async known(source: string, eventIds: readonly string[], signal?: AbortSignal): Promise<Map<string, number[]>> {
     const known = new Map<string, number[]>();
     for (const ids of idChunks(this.store, [...new Set(eventIds)])) {
       const rows = await this.store.query<{ event_id: string; fingerprints: Array<string | number> }>(
         `SELECT event_id, fingerprints FROM ${this.store.table('event_versions')} FINAL
          WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
         { source, ids },
+        signal ? { signal } : {},
       );
       for (const r of rows) known.set(r.event_id, r.fingerprints.map(Number));
     }

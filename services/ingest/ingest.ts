@@ -42,10 +42,12 @@ export interface IngestResult {
    * Of `accepted`, as known when they arrived (`classify`): events whose eventId was seen
    * before with other content (corrections) and with the same content (duplicates). The
    * aggregator decides for good (GET /api/v1/ingest/stats `aggregated`). Absent when not
-   * asked for, or when the store could not tell.
+   * asked for, or when the store could not tell in time (`classified: false`).
    */
   corrected?: number;
   duplicate?: number;
+  /** Asked for: whether `corrected`/`duplicate` are there (false: the store did not answer within `versionLookupMs`, or failed). */
+  classified?: boolean;
 }
 
 export interface IngestOptions {
@@ -59,6 +61,14 @@ export interface IngestOptions {
   backlog?: BusBacklogGuard;
   /** Where the versions of events are kept, to tell a sender which accepted events were corrections (docs/corrections.md). */
   versions?: StoredVersions;
+  /**
+   * How long an answer may wait for that lookup, counted from the call (CXV_INGEST_VERSION_LOOKUP_MS,
+   * default 30): once Kafka has acknowledged and this has passed, the answer goes without the
+   * counts and a lookup still queued is given up. The lookup shares the store with the
+   * aggregator and the reads (embedded, chDB runs bound queries one at a time), so a sender's
+   * answer would otherwise wait for the heaviest read in progress.
+   */
+  versionLookupMs?: number;
 }
 
 export interface IngestCall {
@@ -91,6 +101,7 @@ export class IngestService {
    * when Kafka did not acknowledge in time.
    */
   async ingest(source: SourceName, body: ParsedBody, call: IngestCall = {}): Promise<IngestResult> {
+    const arrived = performance.now();
     const topic = call.backfill ? backfillTopicForSource(source) : topicForSource(source);
     this.capacity.check(body.count);
     this.options.backlog?.check(topic);
@@ -98,15 +109,18 @@ export class IngestService {
     const invalid = body.count - messages.length;
     this.metrics.ingestReceived.inc({ source }, body.count);
     if (invalid > 0) this.reject(source, 'invalid', invalid);
-    let classification: Promise<{ corrected: number; duplicate: number } | undefined> | undefined;
+    let classification: Promise<Classified | undefined> | undefined;
+    const lookup = new AbortController();
     if (messages.length > 0) {
       // Cannot fail: checked above for at least as many events, with no await in between.
       const release = this.capacity.acquire(messages.length);
       // Looked up beside the produce, against what was known before this body.
-      if (call.classify && this.options.versions) classification = this.classify(source, messages, this.options.versions);
+      if (call.classify && this.options.versions)
+        classification = this.classify(source, messages, this.options.versions, lookup.signal);
       try {
         await this.produce(topic, messages, release);
       } catch (err) {
+        lookup.abort();
         const busError =
           err instanceof BusError
             ? err
@@ -118,7 +132,10 @@ export class IngestService {
       this.metrics.ingestAccepted.inc({ source }, messages.length);
     }
     errors.sort((a, b) => a.index - b.index);
-    const classified = await classification;
+    const classified = classification
+      ? await settledWithin(classification, arrived + (this.options.versionLookupMs ?? 30) - performance.now())
+      : undefined;
+    if (classification && classified === undefined) lookup.abort();
     return {
       source,
       received: body.count,
@@ -128,6 +145,7 @@ export class IngestService {
       errorsOmitted: Math.max(0, errors.length - MAX_LISTED_ERRORS),
       topic,
       ...(classified ? { corrected: classified.corrected, duplicate: classified.duplicate } : {}),
+      ...(call.classify && this.options.versions && messages.length > 0 ? { classified: classified !== undefined } : {}),
     };
   }
 
@@ -136,7 +154,8 @@ export class IngestService {
     source: SourceName,
     messages: OutgoingMessage[],
     versions: StoredVersions,
-  ): Promise<{ corrected: number; duplicate: number } | undefined> {
+    signal: AbortSignal,
+  ): Promise<Classified | undefined> {
     try {
       const codec = codecFor(source);
       const events = messages.map((m) => {
@@ -148,6 +167,7 @@ export class IngestService {
         await versions.known(
           source,
           events.map((e) => e.eventId),
+          signal,
         ),
       );
     } catch {
@@ -275,5 +295,20 @@ export class IngestService {
 
   private reject(source: SourceName, reason: RejectReason, count: number): void {
     this.metrics.ingestRejected.inc({ source, reason }, count);
+  }
+}
+
+type Classified = { corrected: number; duplicate: number };
+
+/** The promise's value if it settles within `ms` (at once if it already has), else undefined. */
+async function settledWithin<T>(promise: Promise<T | undefined>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -46,6 +46,12 @@ const ingestResponse = z.object({
     .int()
     .optional()
     .describe('of accepted: eventIds seen before with the same content, which change nothing'),
+  classified: z
+    .boolean()
+    .optional()
+    .describe(
+      'whether `corrected` and `duplicate` are given: false when the store did not tell within CXV_INGEST_VERSION_LOOKUP_MS of the request (the events are accepted all the same; GET /api/v1/ingest/stats `aggregated` has the verdict)',
+    ),
 });
 
 const UNSUPPORTED_MEDIA_TYPE = 'Unsupported content type: send application/json or application/x-ndjson.';

@@ -113,7 +113,8 @@ beforeAll(async () => {
   model.csi.kqis.push({ kqi: 'field_service', weight: 10 });
   await writeFile(path.join(dir, 'model.yaml'), stringifyYaml(model));
   loadDeclaredSources(path.join(dir, 'sources'), path.join(dir, 'avro'));
-  pipeline = await startTestPipeline({ CXV_MODEL_FILE: path.join(dir, 'model.yaml') });
+  // The answers' corrected/duplicate counts are asserted: the lookup may take as long as a loaded machine needs.
+  pipeline = await startTestPipeline({ CXV_MODEL_FILE: path.join(dir, 'model.yaml'), CXV_INGEST_VERSION_LOOKUP_MS: '60000' });
 }, 120_000);
 afterAll(async () => {
   await pipeline?.stop();

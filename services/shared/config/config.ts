@@ -359,6 +359,13 @@ export const SETTINGS = {
     default: '10000',
     doc: 'How long an ingest request waits for Kafka to acknowledge its events before answering 503 with Retry-After.',
   },
+  CXV_INGEST_VERSION_LOOKUP_MS: {
+    schema: intIn(0, 60_000),
+    default: '30',
+    doc:
+      "How long an ingest answer may wait, from the request's arrival, for the store to say which accepted events were corrections or duplicates (`corrected`/`duplicate`). " +
+      "An answer never waits for it once Kafka has acknowledged and this time has passed: the counts are then left out (`classified: false`) and the aggregator's counters have them. 0 = never look up.",
+  },
   CXV_READ_TOKENS: {
     schema: readTokens,
     redactInErrors: true,
@@ -478,6 +485,8 @@ export interface Config {
     maxBodyBytes: number;
     maxInFlightEvents: number;
     produceTimeoutMs: number;
+    /** How long an answer may wait for the corrections/duplicates lookup, from the request's arrival (0 = no lookup). */
+    versionLookupMs: number;
     /** Per partition, bytes not yet committed by the aggregator's group above which ingest refuses (0 = off). */
     maxBusBacklogBytes: number;
   };
@@ -597,6 +606,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: v.CXV_INGEST_MAX_BODY_BYTES,
       maxInFlightEvents: v.CXV_INGEST_MAX_IN_FLIGHT_EVENTS,
       produceTimeoutMs: v.CXV_INGEST_PRODUCE_TIMEOUT_MS,
+      versionLookupMs: v.CXV_INGEST_VERSION_LOOKUP_MS,
       maxBusBacklogBytes:
         (v.CXV_INGEST_MAX_BUS_BACKLOG_BYTES as number | undefined) ?? (brokers ? 0 : EMBEDDED_BROKER_BACKLOG_BYTES),
     },

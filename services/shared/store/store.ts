@@ -44,6 +44,11 @@ export function clickhouseTlsOptions(
 
 export type QueryParams = Record<string, unknown>;
 
+export interface QueryOptions {
+  /** Gives the query up: a query still waiting for its turn (chDB runs bound queries one at a time) never runs. */
+  signal?: AbortSignal;
+}
+
 export class StoreError extends Error {
   constructor(
     readonly code: 'STORE_UNAVAILABLE' | 'STORE_QUERY_FAILED' | 'STORE_INSERT_FAILED' | 'STORE_MIGRATION_FAILED',
@@ -62,7 +67,7 @@ export interface Store {
   readonly location: string;
   /** `database.name`, for SQL text. */
   table(name: string): string;
-  query<T>(sql: string, params?: QueryParams): Promise<T[]>;
+  query<T>(sql: string, params?: QueryParams, options?: QueryOptions): Promise<T[]>;
   command(sql: string, params?: QueryParams): Promise<void>;
   /** Row objects go as JSONEachRow; `TsvRows` (lines encoded once, on the hot path) as they are. */
   insert(table: string, rows: InsertRows): Promise<void>;
@@ -113,10 +118,15 @@ class ClickHouseStore implements Store {
     return p;
   }
 
-  query<T>(sql: string, params: QueryParams = {}): Promise<T[]> {
+  query<T>(sql: string, params: QueryParams = {}, options: QueryOptions = {}): Promise<T[]> {
     return this.run('ClickHouse query', async () => {
       try {
-        const result = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow' });
+        const result = await this.client.query({
+          query: sql,
+          query_params: params,
+          format: 'JSONEachRow',
+          ...(options.signal ? { abort_signal: options.signal } : {}),
+        });
         return (await result.json()) as T[];
       } catch (err) {
         throw new StoreError('STORE_QUERY_FAILED', `ClickHouse query failed: ${describeError(err)}`, { cause: err });

@@ -1,4 +1,4 @@
-import type { QueryParams, Store } from './store.ts';
+import type { QueryOptions, QueryParams, Store } from './store.ts';
 import type { InsertRows } from './tsv.ts';
 
 /**
@@ -21,8 +21,8 @@ export class StoreWrapper implements Store {
   table(name: string): string {
     return this.inner.table(name);
   }
-  query<T>(sql: string, params?: QueryParams): Promise<T[]> {
-    return this.inner.query<T>(sql, params);
+  query<T>(sql: string, params?: QueryParams, options?: QueryOptions): Promise<T[]> {
+    return this.inner.query<T>(sql, params, options);
   }
   command(sql: string, params?: QueryParams): Promise<void> {
     return this.inner.command(sql, params);

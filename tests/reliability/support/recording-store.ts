@@ -1,4 +1,4 @@
-import type { QueryParams } from '../../../services/shared/store/store.ts';
+import type { QueryOptions, QueryParams } from '../../../services/shared/store/store.ts';
 import { StoreWrapper } from '../../../services/shared/store/wrapper.ts';
 
 /**
@@ -20,9 +20,9 @@ export class RecordingStore extends StoreWrapper {
     this.statements.push(sql);
     for (const v of Object.values(params ?? {})) this.boundValues.push(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
   }
-  override query<T>(sql: string, params?: QueryParams): Promise<T[]> {
+  override query<T>(sql: string, params?: QueryParams, options?: QueryOptions): Promise<T[]> {
     this.note(sql, params);
-    return this.inner.query<T>(sql, params);
+    return this.inner.query<T>(sql, params, options);
   }
   override command(sql: string, params?: QueryParams): Promise<void> {
     this.note(sql, params);
