@@ -1,7 +1,8 @@
 /**
  * The message bus port. Every service talks to Kafka through this interface only;
- * `rdkafka.ts` (node-rdkafka / librdkafka) and `kafkajs.ts` (pure JS) are its two
- * implementations, chosen by configuration (`CXV_KAFKA_CLIENT`). The embedded mode
+ * `rdkafka/` (node-rdkafka / librdkafka) and `kafkajs/` (pure JS) are its two
+ * implementations, chosen by configuration (`CXV_KAFKA_CLIENT`), each a bus (producer,
+ * admin) and a subscription (consumer) built on `subscription-core.ts`. The embedded mode
  * starts librdkafka's mock cluster in-process (`embedded.ts`) and then uses the very
  * same implementations against its bootstrap address, so no code path exists only
  * in one mode.

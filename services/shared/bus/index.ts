@@ -3,9 +3,9 @@
  * configuration (`CXV_KAFKA_CLIENT`); both behave the same behind the `Bus` port.
  */
 import type { Bus } from './bus.ts';
-import { KafkajsBus } from './kafkajs.ts';
+import { KafkajsBus } from './kafkajs/bus.ts';
 import type { BusOptions } from './options.ts';
-import { RdkafkaBus } from './rdkafka.ts';
+import { RdkafkaBus } from './rdkafka/bus.ts';
 
 export const createBus = (options: BusOptions): Bus => {
   switch (options.kind) {
@@ -23,7 +23,7 @@ export const createBus = (options: BusOptions): Bus => {
 export * from './bus.ts';
 export type { EmbeddedKafka, EmbeddedKafkaOptions } from './embedded.ts';
 export { startEmbeddedKafka } from './embedded.ts';
-export { KafkajsBus } from './kafkajs.ts';
+export { KafkajsBus } from './kafkajs/bus.ts';
 export type { BusLogger, BusOptions } from './options.ts';
 export { DEFAULT_MAX_BATCH_SIZE } from './options.ts';
-export { RdkafkaBus } from './rdkafka.ts';
+export { RdkafkaBus } from './rdkafka/bus.ts';

@@ -1,6 +1,6 @@
 /** Small helpers shared by the bus implementations. */
 
-import type { TopicPartition } from './bus.ts';
+import type { BusHealth, KafkaClientKind, TopicPartition } from './bus.ts';
 import { BusError } from './bus.ts';
 
 const noop = (): void => {};
@@ -116,4 +116,29 @@ export const retryUntil = async (what: string, timeoutMs: number, check: () => P
     await delay(200);
   }
   throw new BusError('BUS_TIMEOUT', `gave up waiting for ${what} after ${timeoutMs} ms${last ? `: ${errorMessage(last)}` : ''}`);
+};
+
+/**
+ * `Bus.health()` of either client: `brokersReachable` is one metadata round trip that
+ * answers how many brokers the cluster lists. On an error, or past `timeoutMs`, the bus
+ * is reported not ok with the reason, after `onFailure` (a client to drop, say).
+ */
+export const metadataHealth = async (
+  bus: { client: KafkaClientKind; brokers: string },
+  timeoutMs: number,
+  brokersReachable: () => Promise<number>,
+  onFailure?: () => Promise<void>,
+): Promise<BusHealth> => {
+  const base = { client: bus.client, brokers: bus.brokers };
+  try {
+    const count = await withTimeout(
+      brokersReachable(),
+      timeoutMs,
+      () => new BusError('BUS_TIMEOUT', `no metadata within ${timeoutMs} ms`),
+    );
+    return { ...base, ok: true, detail: `${count} broker(s) reachable` };
+  } catch (e) {
+    await onFailure?.();
+    return { ...base, ok: false, detail: errorMessage(e) };
+  }
 };
