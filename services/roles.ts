@@ -3,9 +3,10 @@ import { registerAvailabilityRoute } from './api/availability-route.ts';
 import { buildServer, type RolePlugin, type ServerDeps } from './api/server.ts';
 import { registerVitalsRoutes, type VitalsDeps } from './api/vitals-routes.ts';
 import { type DashboardDeps, registerDashboard } from './dashboard/index.ts';
+import { goalsCredentialCheck } from './goals/http.ts';
 import { type GoalsService, registerGoalsRoutes } from './goals/routes.ts';
 import type { IngestService } from './ingest/ingest.ts';
-import { type IngestEdgeOptions, registerIngestRoutes } from './ingest/routes.ts';
+import { type IngestEdgeOptions, ingestEdge } from './ingest/routes.ts';
 
 /**
  * Each role's HTTP routes as one plugin with the scope its routes need (the auth layer
@@ -13,17 +14,22 @@ import { type IngestEdgeOptions, registerIngestRoutes } from './ingest/routes.ts
  * it runs and hands them to the server (api/server.ts), which imports none of them.
  */
 
-/** POST /api/v1/events/{source}: source tokens, checked by the ingest plugin; its counters need read:metrics. */
-export const ingestPlugin = (ingest: IngestService, edge: IngestEdgeOptions = {}): RolePlugin => ({
-  name: 'ingest',
-  scope: 'ingest',
-  register(app: FastifyInstance) {
-    app.addHook('onRoute', (route) => {
-      if (route.url === '/api/v1/ingest/stats') route.config = { ...route.config, scope: 'read:metrics' } as typeof route.config;
-    });
-    registerIngestRoutes(app, ingest, edge);
-  },
-});
+/** POST /api/v1/events/{source}: source tokens, checked by the auth layer through `authorize`; its counters need read:metrics. */
+export const ingestPlugin = (ingest: IngestService, edge: IngestEdgeOptions = {}): RolePlugin => {
+  const routes = ingestEdge(ingest, edge);
+  return {
+    name: 'ingest',
+    scope: 'ingest',
+    authorize: routes.authorize,
+    register(app: FastifyInstance) {
+      app.addHook('onRoute', (route) => {
+        if (route.url === '/api/v1/ingest/stats')
+          route.config = { ...route.config, scope: 'read:metrics' } as typeof route.config;
+      });
+      routes.register(app);
+    },
+  };
+};
 
 /** KPIs, KQIs, CSI, Availability: read:vitals. */
 export const vitalsPlugin = (vitals: VitalsDeps): RolePlugin => ({
@@ -42,10 +48,11 @@ export const dashboardPlugin = (deps: DashboardDeps): RolePlugin => ({
   register: (app: FastifyInstance) => registerDashboard(app, deps),
 });
 
-/** The goals API: person tokens, checked by the goals service (services/goals/auth.ts). */
+/** The goals API: person tokens (services/goals/auth.ts), checked by the auth layer through `authorize`. */
 export const goalsPlugin = (goals: GoalsService): RolePlugin => ({
   name: 'goals',
   scope: 'goals',
+  authorize: goalsCredentialCheck(goals),
   register(app: FastifyInstance) {
     registerGoalsRoutes(app, goals);
   },

@@ -8,7 +8,13 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type AuthLayerOptions, installAuthLayer, type RouteScope, scopedPlugin } from '../shared/auth/layer.ts';
+import {
+  type AuthLayerOptions,
+  type CredentialCheck,
+  installAuthLayer,
+  type RouteScope,
+  scopedPlugin,
+} from '../shared/auth/layer.ts';
 import { ReadTokens } from '../shared/auth/tokens.ts';
 import type { Bus } from '../shared/bus/bus.ts';
 import type { Logger } from '../shared/log.ts';
@@ -28,6 +34,11 @@ import { type ConsumerGroupProbe, registerProbes } from './probes.ts';
 export interface RolePlugin {
   name: string;
   scope: RouteScope;
+  /**
+   * The plugin's own credentials (ingest's source tokens): the auth layer calls it, in its
+   * onRequest hook, for every route of the plugin's scope. Throws HttpError to refuse.
+   */
+  authorize?: CredentialCheck;
   register(app: FastifyInstance): Promise<void> | void;
 }
 
@@ -184,7 +195,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     },
   );
 
-  for (const plugin of deps.plugins ?? []) await app.register(scopedPlugin(plugin.scope, plugin.register));
+  for (const plugin of deps.plugins ?? []) {
+    if (plugin.authorize && typeof plugin.scope === 'string') app.credentialChecks.set(plugin.scope, plugin.authorize);
+    await app.register(scopedPlugin(plugin.scope, plugin.register));
+  }
 
   app.get('/api/v1/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
 

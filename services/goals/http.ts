@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { noteRefusedBearer } from '../shared/auth/layer.ts';
+import { type CredentialCheck, noteRefusedBearer } from '../shared/auth/layer.ts';
 import { GoalsError, type GoalsErrorCode } from './errors.ts';
 import { goalStatuses } from './evaluate.ts';
 import { type Person, versionFields } from './model.ts';
@@ -29,11 +29,12 @@ export function sessionCookieToken(request: FastifyRequest): string | undefined 
 }
 
 /**
- * Authenticates every request of the scope before its body is validated, so an
- * unauthenticated caller gets 401 whatever they sent.
+ * Who is calling a goals route: the person of the bearer token (or of the goals cookie on
+ * GET/HEAD). The auth layer runs it for every route of scope `goals` (RolePlugin.authorize),
+ * before the body is validated, so an unauthenticated caller gets 401 whatever they sent.
  */
-export function requireBearer(scope: FastifyInstance, goals: GoalsService): void {
-  scope.addHook('onRequest', async (request) => {
+export function goalsCredentialCheck(goals: GoalsService): CredentialCheck {
+  return async (request) => {
     const cookie = request.method === 'GET' || request.method === 'HEAD' ? sessionCookieToken(request) : undefined;
     if (request.routeOptions.config?.goalsSignInOptional) {
       // A read that answers everyone (the dashboard's goal strip): the person is whoever the
@@ -56,7 +57,7 @@ export function requireBearer(scope: FastifyInstance, goals: GoalsService): void
       if (request.headers.authorization !== undefined) noteRefusedBearer(request);
       throw error;
     }
-  });
+  };
 }
 
 /**

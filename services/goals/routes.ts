@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { GoalsDeps } from './context.ts';
-import { GOALS_SESSION_COOKIE, mapGoalsErrors, requireBearer } from './http.ts';
+import { GOALS_SESSION_COOKIE, mapGoalsErrors } from './http.ts';
 import { registerCommitmentRoutes } from './routes-commitment.ts';
 import { registerDepartmentGoalRoutes } from './routes-department-goals.ts';
 import { registerEvaluationRoutes } from './routes-evaluation.ts';
@@ -34,7 +34,6 @@ export function registerGoalsRoutes(app: FastifyInstance, deps: GoalsDeps | Goal
   });
   app.register(async (scope) => {
     mapGoalsErrors(scope);
-    requireBearer(scope, goals);
     registerOrganisationRoutes(scope, goals);
     registerPlanningRoutes(scope, goals);
     registerDepartmentGoalRoutes(scope, goals);
@@ -61,6 +60,8 @@ function registerSignIn(app: FastifyInstance, goals: GoalsService): void {
   r.get(
     '/api/v1/goals/sign-in',
     {
+      // It checks the token of its query itself: a browser following a sign-in link has no other.
+      config: { scope: 'public' },
       schema: {
         summary: 'Sign a browser in to the goals pages with a person token (cookie), then go on to `next`',
         querystring: z.object({
@@ -80,7 +81,10 @@ function registerSignIn(app: FastifyInstance, goals: GoalsService): void {
         .redirect(request.query.next, 303);
     },
   );
-  r.delete('/api/v1/goals/session', { schema: { summary: 'Sign the browser out of the goals pages' } }, async (_request, reply) =>
-    reply.header('set-cookie', `${GOALS_SESSION_COOKIE}=; Path=/api/v1; HttpOnly; SameSite=Strict; Max-Age=0`).code(204).send(),
+  r.delete(
+    '/api/v1/goals/session',
+    { config: { scope: 'public' }, schema: { summary: 'Sign the browser out of the goals pages' } },
+    async (_request, reply) =>
+      reply.header('set-cookie', `${GOALS_SESSION_COOKIE}=; Path=/api/v1; HttpOnly; SameSite=Strict; Max-Age=0`).code(204).send(),
   );
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorBody, HttpError } from '../api/errors.ts';
@@ -65,11 +65,38 @@ export interface IngestEdgeOptions {
   maxBodyBytes?: number;
 }
 
-export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService, edge: IngestEdgeOptions = {}): void {
+/**
+ * The ingest edge: its routes, and the check of its source tokens that the auth layer
+ * (shared/auth/layer.ts) runs for every route of scope `ingest`, in its onRequest hook:
+ * before the body is read, so an unauthorised sender costs no parsing.
+ */
+export interface IngestEdge {
+  authorize(request: FastifyRequest): void;
+  register(app: FastifyInstance): void;
+}
+
+export function ingestEdge(ingest: IngestService, edge: IngestEdgeOptions = {}): IngestEdge {
   const auth = edge.auth ?? IngestAuth.demo();
   /** Per request, from its token: whether maintenance it posts may be declared before receipt. */
   const backdating = new WeakMap<object, boolean>();
+  return {
+    authorize(request) {
+      const source = (request.params as { source?: string }).source ?? '';
+      const decision = auth.authorize(request.headers.authorization, source);
+      if (!decision.ok) throw new HttpError(decision.status, decision.code, decision.message, undefined, decision.headers);
+      backdating.set(request, mayBackdate(decision));
+      if (!isSourceName(source)) throw unknownSource(source);
+    },
+    register: (app) => registerIngestRoutes(app, ingest, edge, backdating),
+  };
+}
 
+function registerIngestRoutes(
+  app: FastifyInstance,
+  ingest: IngestService,
+  edge: IngestEdgeOptions,
+  backdating: WeakMap<object, boolean>,
+): void {
   // Scoped: in this plugin the body arrives as text, so a body that is not JSON is
   // counted and answered like any other bad event instead of failing before the route.
   app.register(async (scope) => {
@@ -83,14 +110,6 @@ export function registerIngestRoutes(app: FastifyInstance, ingest: IngestService
       { parseAs: 'string' },
       (_req, body, done) => done(null, { format: 'ndjson', text: body as string }),
     );
-    // onRequest runs before the body is read: an unauthorised sender costs no parsing.
-    scope.addHook('onRequest', async (request) => {
-      const source = (request.params as { source?: string }).source ?? '';
-      const decision = auth.authorize(request.headers.authorization, source);
-      if (!decision.ok) throw new HttpError(decision.status, decision.code, decision.message, undefined, decision.headers);
-      backdating.set(request, mayBackdate(decision));
-      if (!isSourceName(source)) throw unknownSource(source);
-    });
     scope.withTypeProvider<ZodTypeProvider>().post(
       '/api/v1/events/:source',
       {

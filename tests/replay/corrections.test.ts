@@ -1,15 +1,14 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../services/aggregator/aggregator.ts';
 import { StoredVersions } from '../../services/aggregator/ledger.ts';
 import { demoIngestCredentials, IngestAuth } from '../../services/ingest/auth.ts';
 import { IngestService } from '../../services/ingest/ingest.ts';
-import { registerIngestRoutes } from '../../services/ingest/routes.ts';
 import { mapFile } from '../../services/replay/map-file.ts';
 import { loadMapping } from '../../services/replay/mapping/schema.ts';
+import { buildHttpApp } from '../../services/roles.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics, type Metrics } from '../../services/shared/metrics.ts';
 import { type EmbeddedStack, startEmbeddedStack } from '../support/embedded-stack.ts';
@@ -55,16 +54,21 @@ beforeAll(async () => {
     flushIntervalMs: 100,
   });
   await aggregator.start();
-  app = Fastify();
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
   // The answers' corrected/duplicate counts are asserted: the lookup may take as long as a loaded machine needs.
   const ingest = new IngestService(stack.bus, metrics, {
     maxFutureMs: 300_000,
     versions: new StoredVersions(stack.store),
     versionLookupMs: 60_000,
   });
-  registerIngestRoutes(app, ingest, { auth: IngestAuth.demo() });
+  app = await buildHttpApp({
+    bus: stack.bus,
+    store: stack.store,
+    metrics,
+    ingest,
+    log: silentLogger,
+    excuseRetroactiveMaintenance: false,
+    ingestEdge: { auth: IngestAuth.demo() },
+  });
   await app.ready();
 }, 60_000);
 

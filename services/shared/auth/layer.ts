@@ -17,9 +17,11 @@ import { hashToken, type ReadPrincipal, type ReadScope, type ReadTokens } from '
  * 3. Rate limit per token (a recognised read token) or else per address (@fastify/rate-limit).
  * 4. Enforce the route's scope, declared once per role plugin (`scopedPlugin`) or per
  *    route (`config: { scope }`); a route without one needs read:vitals (deny by default).
- *    `ingest` routes check their source tokens in the ingest plugin; `goals` routes
- *    check person tokens in the goals service, and a goals token refused once is refused
- *    here for a while without asking the store again.
+ *    A scope with credentials of its own is checked here by the check its plugin hands
+ *    the server (`credentialChecks`): ingest's source tokens (with the source of the URL),
+ *    the goals' person tokens (a store lookup; a goals token refused once is refused here
+ *    for a while without asking the store again); refused when no plugin gave one. What a
+ *    person may do with a given goal is the goals service's to decide, per route.
  *
  * CORS (@fastify/cors) answers preflights for the origins in CXV_CORS_ORIGINS only.
  */
@@ -34,6 +36,9 @@ export const noteRefusedBearer = (request: FastifyRequest): void => {
 
 export type RouteScope = 'public' | 'ingest' | 'goals' | ReadScope | readonly ReadScope[];
 
+/** Checks a request's credentials for a scope of its own (ingest's source tokens); throws HttpError to refuse. */
+export type CredentialCheck = (request: FastifyRequest) => void | Promise<void>;
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     scope?: RouteScope;
@@ -46,6 +51,8 @@ declare module 'fastify' {
   }
   interface FastifyInstance {
     readTokens: ReadTokens;
+    /** Per scope with credentials of its own, the check its plugin gave (api/server.ts `RolePlugin.authorize`). */
+    credentialChecks: Map<string, CredentialCheck>;
   }
 }
 
@@ -72,6 +79,7 @@ export async function installAuthLayer(app: FastifyInstance, o: AuthLayerOptions
   const hosts = new Set(['localhost', ...o.allowedHosts.map((h) => h.toLowerCase())]);
   const refused = new RefusedTokens(o.refusedTokenCacheMs ?? 300_000, 10_000);
   app.decorate('readTokens', o.readTokens);
+  app.decorate('credentialChecks', new Map<string, CredentialCheck>());
   app.decorateRequest('principal', null);
 
   await app.register(fastifyCookie);
@@ -125,14 +133,22 @@ export async function installAuthLayer(app: FastifyInstance, o: AuthLayerOptions
     // No route (a 404) and CORS preflights carry no data.
     if (request.routeOptions.url === undefined || request.method === 'OPTIONS') return;
     const scope = request.routeOptions.config?.scope ?? 'read:vitals';
-    if (scope === 'public' || scope === 'ingest') return;
-    if (scope === 'goals') {
+    if (scope === 'public') return;
+    if (scope === 'ingest' || scope === 'goals') {
       const bearer = bearerToken(request);
-      if (bearer !== undefined && refused.has(hashToken(bearer)) && !request.routeOptions.config?.goalsSignInOptional) {
+      if (
+        scope === 'goals' &&
+        bearer !== undefined &&
+        refused.has(hashToken(bearer)) &&
+        !request.routeOptions.config?.goalsSignInOptional
+      ) {
         throw new HttpError(401, 'UNAUTHENTICATED', 'The token is unknown or revoked. Ask an admin for a new one.', undefined, {
           'www-authenticate': `${CHALLENGE}, error="invalid_token"`,
         });
       }
+      const check = app.credentialChecks.get(scope);
+      if (!check) throw new HttpError(401, 'AUTH_REQUIRED', `No ${scope} credentials are accepted by this process.`);
+      await check(request);
       return;
     }
     requireScope(request, typeof scope === 'string' ? [scope as ReadScope] : scope);
