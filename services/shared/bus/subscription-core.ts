@@ -12,7 +12,8 @@
  * - commits: refused on a consumer that is not (or no longer) a group member, empty lists
  *   are no-ops, `{ wait: false }` hands the offsets to the client without awaiting them;
  * - the stop order of `close()`: stop fetching and wait for the handler in progress, run
- *   `onRevoke` for what is still owned while the member can still commit, then leave the
+ *   `onRevoke` for what is still owned while the member can still commit (`assignment()`
+ *   still lists those partitions during it; they are dropped after it), then leave the
  *   group within a deadline. `close()` is idempotent and waits for the handler in
  *   progress, so it must not be awaited from inside `onBatch`, `onAssign` or `onRevoke`;
  * - where a partition nobody read yet starts for its lag: at the position if known, else
