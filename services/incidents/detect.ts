@@ -1,3 +1,4 @@
+import type { Slices } from '../shared/vitals/slices.ts';
 import { deriveIncidents, type Incident, type MinuteEvidence } from './incidents.ts';
 import { Scorer } from './score.ts';
 import { type IncidentSettings, SIGNAL_IDS } from './settings.ts';
@@ -34,15 +35,38 @@ export function signalKinds(excuseRetroactive: boolean): Record<(typeof SIGNAL_I
 export function scoreMinutes(series: MinuteSeries, from: number, to: number, o: DetectOptions): MinuteEvidence[] {
   const scorer = new Scorer(series, o.settings, { excuseRetroactive: o.excuseRetroactive });
   const minutes: MinuteEvidence[] = [];
+  for (let m = Math.floor(from / MINUTE) * MINUTE; m < to; m += MINUTE) minutes.push(minuteEvidence(scorer, series, m, o));
+  return minutes;
+}
+
+/**
+ * The same as `scoreMinutes`, giving the event loop a turn whenever a slice has run out:
+ * the job's first pass scores hours of minutes per pair, each against weeks of baseline,
+ * which held ingest and /livez behind it for up to a second in one synchronous loop.
+ */
+export async function scoreMinutesInSlices(
+  series: MinuteSeries,
+  from: number,
+  to: number,
+  o: DetectOptions,
+  slices: Slices,
+): Promise<MinuteEvidence[]> {
+  const scorer = new Scorer(series, o.settings, { excuseRetroactive: o.excuseRetroactive });
+  const minutes: MinuteEvidence[] = [];
   for (let m = Math.floor(from / MINUTE) * MINUTE; m < to; m += MINUTE) {
-    const ids = o.maintenanceIds?.(m);
-    minutes.push({
-      minute: m,
-      scores: scorer.scoreMinute(m),
-      maintenance: { ...maintenanceOf(series.get(m)), ...(ids && ids.length > 0 ? { ids } : {}) },
-    });
+    minutes.push(minuteEvidence(scorer, series, m, o));
+    if (slices.due) await slices.turn();
   }
   return minutes;
+}
+
+function minuteEvidence(scorer: Scorer, series: MinuteSeries, minute: number, o: DetectOptions): MinuteEvidence {
+  const ids = o.maintenanceIds?.(minute);
+  return {
+    minute,
+    scores: scorer.scoreMinute(minute),
+    maintenance: { ...maintenanceOf(series.get(minute)), ...(ids && ids.length > 0 ? { ids } : {}) },
+  };
 }
 
 export function detect(series: MinuteSeries, from: number, to: number, o: DetectOptions): Detection {

@@ -5,8 +5,9 @@ import { readMaintenanceWindows } from '../shared/store/maintenance.ts';
 import type { Store } from '../shared/store/store.ts';
 import { type KpiBucket, readKpiBucketsByKey } from '../shared/vitals/buckets.ts';
 import { kpiKeyId, type ServiceRegion } from '../shared/vitals/filter.ts';
+import { Slices } from '../shared/vitals/slices.ts';
 import { keysWithData } from '../shared/vitals/written.ts';
-import { scoreMinutes, signalKinds } from './detect.ts';
+import { scoreMinutesInSlices, signalKinds } from './detect.ts';
 import { deriveIncidents, type MinuteEvidence } from './incidents.ts';
 import { anomalyRows, incidentRow, readIncidents, type StoredIncident } from './repository.ts';
 import { DEFAULT_INCIDENT_SETTINGS, type IncidentSettings } from './settings.ts';
@@ -159,6 +160,7 @@ export class IncidentJob {
       { keys: keys.filter((k) => covered(kpiKeyId(k.service, k.region))), computeFrom: scoreFrom },
       { keys: keys.filter((k) => !covered(kpiKeyId(k.service, k.region))), computeFrom: from },
     ];
+    const slices = new Slices();
     for (const group of groups) {
       for (let i = 0; i < group.keys.length; i += KEYS_PER_READ) {
         const chunk = group.keys.slice(i, i + KEYS_PER_READ);
@@ -167,12 +169,13 @@ export class IncidentJob {
           const id = kpiKeyId(key.service, key.region);
           const ofKey = series.get(id) ?? new Map();
           const ids = await this.maintenanceIds(key, ofKey, group.computeFrom, to);
-          const fresh = scoreMinutes(ofKey, group.computeFrom, to, {
-            ...key,
-            settings,
-            excuseRetroactive: this.o.excuseRetroactive,
-            maintenanceIds: ids,
-          });
+          const fresh = await scoreMinutesInSlices(
+            ofKey,
+            group.computeFrom,
+            to,
+            { ...key, settings, excuseRetroactive: this.o.excuseRetroactive, maintenanceIds: ids },
+            slices,
+          );
           const known = this.evidence.get(id) ?? new Map<number, MinuteEvidence>();
           for (const m of fresh) known.set(m.minute, m);
           for (const m of known.keys()) if (m < from) known.delete(m);

@@ -92,7 +92,8 @@ describe('the auth layer runs the credential check a role plugin hands it', () =
   it('refuses every request to a route of such a scope when no plugin gave a check, a read token included', async () => {
     const { plugin: p, parsed } = plugin();
     const server = await serve(p);
-    for (const headers of [{}, { authorization: `Bearer ${demoReadCredentials().token}` }]) {
+    const none: Record<string, string> = {};
+    for (const headers of [none, { authorization: `Bearer ${demoReadCredentials().token}` }]) {
       const answer = await post(server, headers);
       expect(answer.statusCode).toBe(401);
       expect(answer.json()).toMatchObject({ code: 'AUTH_REQUIRED' });
