@@ -1,4 +1,5 @@
 import type { Store } from '../shared/store/store.ts';
+import { TsvRows, tsvDateTime64MsArray, tsvIntegerArray, tsvString, tsvStringArray } from '../shared/store/tsv.ts';
 import { eventIdHash } from './engine.ts';
 
 /**
@@ -153,6 +154,9 @@ export function idChunks(store: Pick<Store, 'mode'>, ids: readonly string[], max
   return chunks;
 }
 
+/** event_versions' columns (sql/0010_corrections.sql) in the order of `pendingRows`' fields. */
+const EVENT_VERSION_COLUMNS = ['source', 'event_id', 'fingerprints', 'payloads', 'received_ats', 'version'] as const;
+
 interface VersionRow {
   event_id: string;
   fingerprints: Array<string | number>;
@@ -215,20 +219,28 @@ export class EventLedger {
     return history;
   }
 
-  /** Rows of the histories changed since the last `written()`. */
-  pendingRows(): Array<Record<string, unknown>> {
-    return [...this.changed].map((id) => {
+  /**
+   * Rows of the histories changed since the last `written()`, as TabSeparated lines (one per
+   * event of the flush, its payloads as long as raw_events': no object per row, the JSON
+   * escaped once, like raw-events.ts).
+   */
+  pendingRows(): TsvRows {
+    const lines: string[] = [];
+    for (const id of this.changed) {
       const cut = id.indexOf('\u0000');
       const history = this.known.get(id) as EventHistory;
-      return {
-        source: id.slice(0, cut),
-        event_id: id.slice(cut + 1),
-        fingerprints: history.fingerprints,
-        payloads: history.payloads,
-        received_ats: history.receivedAts,
-        version: history.fingerprints.length,
-      };
-    });
+      lines.push(
+        [
+          tsvString(id.slice(0, cut)),
+          tsvString(id.slice(cut + 1)),
+          tsvIntegerArray(history.fingerprints),
+          tsvStringArray(history.payloads),
+          tsvDateTime64MsArray(history.receivedAts),
+          String(history.fingerprints.length),
+        ].join('\t'),
+      );
+    }
+    return new TsvRows(EVENT_VERSION_COLUMNS, lines);
   }
 
   /** After the pending rows are stored: memory holds nothing until the next batch reads. */

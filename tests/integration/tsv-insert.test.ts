@@ -2,11 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EventLedger } from '../../services/aggregator/ledger.ts';
 import { RAW_EVENT_COLUMNS, rawEventLine, rawEventRows } from '../../services/aggregator/raw-events.ts';
 import { createLogger } from '../../services/shared/log.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore } from '../../services/shared/store/store.ts';
-import { TsvRows, tsvDateTime64Ms, tsvString } from '../../services/shared/store/tsv.ts';
+import {
+  TsvRows,
+  tsvDateTime64Ms,
+  tsvDateTime64MsArray,
+  tsvIntegerArray,
+  tsvString,
+  tsvStringArray,
+} from '../../services/shared/store/tsv.ts';
 
 /**
  * raw_events is written as TabSeparated lines built when an event is counted (no object
@@ -32,6 +40,15 @@ describe('TabSeparated rows', () => {
       const iso = new Date(ms).toISOString();
       expect(tsvDateTime64Ms(ms)).toBe(`${iso.slice(0, 10)} ${iso.slice(11, 23)}`);
     }
+  });
+
+  it('writes arrays in brackets, strings in them quoted with the quote escaped too', () => {
+    expect(tsvStringArray([])).toBe('[]');
+    expect(tsvStringArray(['plain', "it's", 'a\tb\\c', ''])).toBe("['plain','it\\'s','a\\tb\\\\c','']");
+    expect(tsvIntegerArray([0, 42, 2 ** 53 - 1])).toBe('[0,42,9007199254740991]');
+    expect(tsvDateTime64MsArray([Date.UTC(2026, 11, 7, 1, 2, 3, 4), 0])).toBe(
+      "['2026-12-07 01:02:03.004','1970-01-01 00:00:00.000']",
+    );
   });
 
   it('counts and iterates its lines, and ends every line of the body with a newline', () => {
@@ -94,6 +111,36 @@ describe('TabSeparated rows', () => {
           },
         ]);
         expect(JSON.parse(String(got[1]?.payload))).toEqual(hostile);
+
+        // event_versions: the ledger's histories, arrays of payloads included, read back as written.
+        const ledger = new EventLedger();
+        const payloads = [
+          JSON.stringify(hostile),
+          '',
+          JSON.stringify({ text: "quotes ' and \\' and ['],' inside", nul: '\0', emoji: '😀' }),
+        ];
+        payloads.forEach((payload, k) =>
+          ledger.append('survey', hostile.eventId, 2 ** 53 - 1 - k, payload, Date.UTC(2026, 11, 7, 1, 2, 3, k)),
+        );
+        ledger.append('probe', "e'1", 7, JSON.stringify(plain), 5);
+        const rows = ledger.pendingRows();
+        expect(rows.length).toBe(2);
+        await store.insert('event_versions', rows);
+        ledger.written();
+        expect(ledger.get('survey', hostile.eventId)).toBeUndefined();
+        await ledger.load(
+          store,
+          new Map([
+            ['survey', new Set([hostile.eventId])],
+            ['probe', new Set(["e'1"])],
+          ]),
+        );
+        expect(ledger.get('survey', hostile.eventId)).toEqual({
+          fingerprints: [2 ** 53 - 1, 2 ** 53 - 2, 2 ** 53 - 3],
+          payloads,
+          receivedAts: [0, 1, 2].map((k) => Date.UTC(2026, 11, 7, 1, 2, 3, k)),
+        });
+        expect(ledger.get('probe', "e'1")).toEqual({ fingerprints: [7], payloads: [JSON.stringify(plain)], receivedAts: [5] });
       } finally {
         await store.close();
       }

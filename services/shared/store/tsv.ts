@@ -45,6 +45,34 @@ export function tsvString(value: string): string {
   return NEEDS_ESCAPE.test(value) ? value.replace(ESCAPABLE, (c) => ESCAPES[c] ?? c) : value;
 }
 
+const QUOTED_NEEDS_ESCAPE = /[\\'\t\n\r\0]/;
+const QUOTED_ESCAPABLE = /[\\'\t\n\r\0]/g;
+const QUOTED_ESCAPES: Record<string, string> = { ...ESCAPES, "'": "\\'" };
+
+/**
+ * A string inside an array field of a TabSeparated line: in single quotes, with the same
+ * escapes as a field plus the quote itself, as ClickHouse reads an Array(String) there (the
+ * array's text is read as it is, not unescaped first).
+ */
+function tsvQuoted(value: string): string {
+  return `'${QUOTED_NEEDS_ESCAPE.test(value) ? value.replace(QUOTED_ESCAPABLE, (c) => QUOTED_ESCAPES[c] ?? c) : value}'`;
+}
+
+/** An Array(String) field. */
+export function tsvStringArray(values: readonly string[]): string {
+  return `[${values.map(tsvQuoted).join(',')}]`;
+}
+
+/** An Array(UInt64) (or any integer array) field from safe integers. */
+export function tsvIntegerArray(values: readonly number[]): string {
+  return `[${values.join(',')}]`;
+}
+
+/** An Array(DateTime64(3)) field from epoch milliseconds. */
+export function tsvDateTime64MsArray(values: readonly number[]): string {
+  return `[${values.map((ms) => `'${tsvDateTime64Ms(ms)}'`).join(',')}]`;
+}
+
 /** The `YYYY-MM-DD hh:mm:` text of the last two minutes asked (an event's time and its receipt time): toISOString once per minute, not per field. */
 const minuteText = { minutes: [Number.NaN, Number.NaN], texts: ['', ''], next: 0 };
 
