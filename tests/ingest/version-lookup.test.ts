@@ -6,6 +6,7 @@ import { IngestService } from '../../services/ingest/ingest.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import { codecFor } from '../../services/shared/sources/avro.ts';
 import type { QueryOptions, QueryParams, Store } from '../../services/shared/store/store.ts';
+import { storeDouble } from '../support/store-double.ts';
 import { EXAMPLES } from './examples.ts';
 import { busDouble, NOW } from './harness.ts';
 
@@ -25,17 +26,9 @@ class VersionsStore {
   private readonly held: Array<() => void> = [];
 
   asStore(): Store {
-    return {
-      mode: 'embedded',
-      database: 'db',
-      location: 'memory',
-      table: (name) => `db.${name}`,
+    return storeDouble({
       query: <T>(_sql: string, params?: QueryParams, options?: QueryOptions) => this.query(params, options) as Promise<T[]>,
-      command: async () => {},
-      insert: async () => {},
-      ping: async () => true,
-      close: async () => {},
-    };
+    });
   }
 
   release(): void {

@@ -5,8 +5,8 @@ import { buildServer, type RolePlugin } from '../../services/api/server.ts';
 import { demoReadCredentials } from '../../services/shared/auth/tokens.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
-import type { Store } from '../../services/shared/store/store.ts';
 import { busDouble } from '../ingest/harness.ts';
+import { storeDouble } from '../support/store-double.ts';
 
 /**
  * Auth is one layer (shared/auth/layer.ts), not a hook per role: a role plugin declares
@@ -16,17 +16,7 @@ import { busDouble } from '../ingest/harness.ts';
  * refused (deny by default), and a read token opens none of them.
  */
 
-const store: Store = {
-  mode: 'embedded',
-  database: 'db',
-  location: 'memory',
-  table: (name) => `db.${name}`,
-  query: async () => [],
-  command: async () => {},
-  insert: async () => {},
-  ping: async () => true,
-  close: async () => {},
-};
+const store = storeDouble();
 
 let app: FastifyInstance | undefined;
 afterEach(async () => {

@@ -12,9 +12,10 @@ import { generateReadToken, parseReadTokenEntries, ReadTokens } from '../../serv
 import { silentLogger } from '../../services/shared/log.ts';
 import { createMetrics } from '../../services/shared/metrics.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
-import { openStore, type QueryParams, type Store } from '../../services/shared/store/store.ts';
+import { openStore, type QueryParams } from '../../services/shared/store/store.ts';
 import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 import { busDouble } from '../ingest/harness.ts';
+import { storeDouble } from '../support/store-double.ts';
 
 /**
  * Issue 15, finding 6 (100 open live streams from one client took every slot, no idle
@@ -22,17 +23,7 @@ import { busDouble } from '../ingest/harness.ts';
  * a ClickHouse lookup; slow-header connections were held ~75 s; no rate limits).
  */
 
-const emptyStore: Store = {
-  mode: 'embedded',
-  database: 'double',
-  location: 'nowhere',
-  table: (name) => `double.${name}`,
-  query: async () => [],
-  command: async () => {},
-  insert: async () => {},
-  ping: async () => true,
-  close: async () => {},
-};
+const emptyStore = storeDouble();
 
 const screenA = generateReadToken(['read:vitals'], { owner: 'screen-a' });
 const screenB = generateReadToken(['read:vitals'], { owner: 'screen-b' });
