@@ -41,7 +41,11 @@ export async function freshStore(what: string, log: Logger): Promise<{ store: St
 }
 
 /** Settings a bench run may take from its own environment, to compare a change (checkpoints off: both 0). */
-const PASSED_THROUGH = ['CXV_AGGREGATOR_CHECKPOINT_BYTES', 'CXV_AGGREGATOR_CHECKPOINT_MS', 'CXV_INGEST_VERSION_LOOKUP_MS'] as const;
+const PASSED_THROUGH = [
+  'CXV_AGGREGATOR_CHECKPOINT_BYTES',
+  'CXV_AGGREGATOR_CHECKPOINT_MS',
+  'CXV_INGEST_VERSION_LOOKUP_MS',
+] as const;
 
 /** The product's configuration with its defaults, pointed at the bench broker and a fresh data folder. */
 export function benchConfig(env: Record<string, string>): Config {
