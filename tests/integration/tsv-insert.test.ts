@@ -119,9 +119,9 @@ describe('TabSeparated rows', () => {
           '',
           JSON.stringify({ text: "quotes ' and \\' and ['],' inside", nul: '\0', emoji: '😀' }),
         ];
-        payloads.forEach((payload, k) =>
-          ledger.append('survey', hostile.eventId, 2 ** 53 - 1 - k, payload, Date.UTC(2026, 11, 7, 1, 2, 3, k)),
-        );
+        payloads.forEach((payload, k) => {
+          ledger.append('survey', hostile.eventId, 2 ** 53 - 1 - k, payload, Date.UTC(2026, 11, 7, 1, 2, 3, k));
+        });
         ledger.append('probe', "e'1", 7, JSON.stringify(plain), 5);
         const rows = ledger.pendingRows();
         expect(rows.length).toBe(2);
