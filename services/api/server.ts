@@ -35,8 +35,9 @@ export interface RolePlugin {
   name: string;
   scope: RouteScope;
   /**
-   * The plugin's own credentials (ingest's source tokens): the auth layer calls it, in its
-   * onRequest hook, for every route of the plugin's scope. Throws HttpError to refuse.
+   * The plugin's own credentials (ingest's source tokens, the goals' person tokens): the auth
+   * layer calls it, in its onRequest hook, for every route of the plugin's scope. Throws
+   * HttpError to refuse.
    */
   authorize?: CredentialCheck;
   register(app: FastifyInstance): Promise<void> | void;

@@ -36,7 +36,7 @@ export const noteRefusedBearer = (request: FastifyRequest): void => {
 
 export type RouteScope = 'public' | 'ingest' | 'goals' | ReadScope | readonly ReadScope[];
 
-/** Checks a request's credentials for a scope of its own (ingest's source tokens); throws HttpError to refuse. */
+/** Checks a request's credentials for a scope of its own (ingest's source tokens, goals' person tokens); throws to refuse. */
 export type CredentialCheck = (request: FastifyRequest) => void | Promise<void>;
 
 declare module 'fastify' {
