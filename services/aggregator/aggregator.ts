@@ -309,7 +309,7 @@ export class Aggregator {
     const verdict: Verdict = verdictFor(history, fingerprint, record.receivedAt, this.correctionHorizonMs);
     switch (verdict.kind) {
       case 'new': {
-        const outcome = this.addVersion(source, record, pid, offset, wallNow, { fingerprint, first: fingerprint }, true);
+        const outcome = this.addVersion(source, record, pid, offset, wallNow, { fingerprint, first: fingerprint }, record);
         if (outcome === 'too_late') this.pendingLate.push(this.lateRow(source, record, 'too_late', this.engine.tooLateWatermark));
         else this.ledger.append(source, record.eventId, fingerprint, payload, record.receivedAt);
         return outcome;
@@ -371,19 +371,16 @@ export class Aggregator {
       return 'duplicate';
     }
     const record = current === incomingFingerprint ? incoming : parseVersion(history, last, incoming);
+    // The raw row is the current version's, whichever version this message carried: a
+    // successor that reads an earlier version first (the store already knows the later one)
+    // counts the current one here, and must store its raw row too — the current version's
+    // own message then finds it counted and builds none.
+    const raw =
+      current === incomingFingerprint ? incoming : { ...record, receivedAt: history.receivedAts[last] ?? incoming.receivedAt };
     // Never judged late: the event is known (the horizon was checked for a new version), so
     // its window is read back and rewritten if needed, or finds it already counted (a
     // re-send long after its window closed is a duplicate, not a late event).
-    const outcome = this.addVersion(
-      source,
-      record,
-      pid,
-      offset,
-      wallNow,
-      { fingerprint: current, first, ignoreLateness: true },
-      current === incomingFingerprint,
-    );
-    return outcome;
+    return this.addVersion(source, record, pid, offset, wallNow, { fingerprint: current, first, ignoreLateness: true }, raw);
   }
 
   private addVersion(
@@ -393,7 +390,8 @@ export class Aggregator {
     offset: number,
     wallNow: number,
     version: EventVersion,
-    withRaw: boolean,
+    /** The event's raw row (raw_events), stored if the windows count it now. */
+    raw: WindowedRecord,
   ): AddOutcome {
     let first: AddOutcome = 'duplicate';
     (this.bindingsBySource.get(source) ?? []).forEach((binding, i) => {
@@ -407,7 +405,7 @@ export class Aggregator {
         wallNow,
         record.eventId,
         // The raw event is stored once, with the first family that counts it.
-        i === 0 && withRaw ? () => rawEventLine(source, record) : undefined,
+        i === 0 ? () => rawEventLine(source, raw) : undefined,
         version,
       );
       if (i === 0) first = outcome;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../services/aggregator/aggregator.ts';
+import { EventLedger, fingerprintOf, versionPayload } from '../../services/aggregator/ledger.ts';
 import { retractionMessage } from '../../services/aggregator/retraction.ts';
 import { topicForSource } from '../../services/shared/bus/bus.ts';
 import { createBus } from '../../services/shared/bus/index.ts';
@@ -55,6 +56,13 @@ async function send(events: Array<Record<string, unknown>>, receivedAt = Date.no
     topicForSource('survey'),
     records.map((r) => ({ key: definition.partitionKey(r), value: codec.encode(r), headers })),
   );
+}
+
+/** The record the aggregator decodes from what `send` produces. */
+function decoded(event: Record<string, unknown>, receivedAt: number): Record<string, unknown> {
+  const definition = SOURCES.survey as unknown as SourceDefinition<unknown, object>;
+  const codec = codecFor('survey');
+  return codec.decode(codec.encode(definition.toRecord(definition.input.parse(event), receivedAt))) as Record<string, unknown>;
 }
 
 /** A retraction as `DELETE /api/v1/events/survey/{eventId}` produces it. */
@@ -173,6 +181,36 @@ describe('corrections and retractions', () => {
     await retract('c2');
     await expectStored('gone', { 1: nps(2, 1, 0) });
     expect((await outcomes(metrics, 'retracted')) - before).toBe(1);
+  }, 60_000);
+
+  it('a successor that reads an earlier version first, the store knowing a later one, counts the later one and stores its raw row', async () => {
+    // What a member that died after writing event_versions (and before the windows) leaves:
+    // f1's history, version 1 (minute 6, score 3) received at r1, version 2 (minute 7, score 10) at r2.
+    const r1 = Date.now() - 5_000;
+    const r2 = r1 + 1_000;
+    const v1 = survey('successor', 'f1', 6, 3);
+    const v2 = survey('successor', 'f1', 7, 10);
+    const ledger = new EventLedger();
+    for (const [event, at] of [
+      [v1, r1],
+      [v2, r2],
+    ] as const) {
+      const payload = versionPayload(decoded(event, at));
+      ledger.append('survey', 'f1', fingerprintOf(payload), payload, at);
+    }
+    await stack.store.insert('event_versions', ledger.pendingRows());
+    // The successor reads version 1 again (from the start, or redelivered) — and never version 2.
+    await send([v1], r1);
+    await expectStored('successor', { 7: nps(1, 1, 0) });
+    const raw = await eventually('the raw row of version 2', async () => {
+      const rows = await stack.store.query<{ ts: string; received: string; payload: string }>(
+        `SELECT toUnixTimestamp64Milli(ts) AS ts, toUnixTimestamp64Milli(received_at) AS received, payload
+         FROM ${stack.store.table('raw_events')} FINAL WHERE source = 'survey' AND event_id = 'f1'`,
+      );
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(raw.map((r) => ({ ts: Number(r.ts), received: Number(r.received) }))).toEqual([{ ts: v2.ts, received: r2 }]);
+    expect(JSON.parse(raw[0]?.payload ?? '{}')).toMatchObject({ eventId: 'f1', score: 10, receivedAt: r2 });
   }, 60_000);
 
   it('a correction after an aggregator restart takes the stored contribution out and moves it', async () => {
