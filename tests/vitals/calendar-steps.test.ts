@@ -17,6 +17,7 @@ import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { readKpiBuckets, readKpiRange } from '../../services/shared/vitals/buckets.ts';
 import { bucketEndOf, bucketOf, epochBuckets } from '../../services/shared/vitals/filter.ts';
+import { probeMinuteRow } from '../support/probe-minutes.ts';
 
 /**
  * Calendar steps: `step=month` and `step=quarter` give UTC calendar buckets, so a
@@ -72,25 +73,8 @@ const answered = (waitSec: number): ContactMeasurement => ({
 });
 const abandoned = (waitSec: number): ContactMeasurement => ({ ...answered(waitSec), abandoned: true });
 
-function probeRow(t: number, attempts: number, successes: number) {
-  return {
-    service: 'broadband',
-    region: 'north',
-    origin: 'network',
-    window_start: t,
-    samples: attempts,
-    attempts,
-    successes,
-    planned_attempts: 0,
-    planned_successes: 0,
-    retro_attempts: 0,
-    retro_successes: 0,
-    version: 1,
-    bus_epoch: 'test',
-    source_partition: '0',
-    last_offset: 0,
-  };
-}
+const probeRow = (t: number, attempts: number, successes: number) =>
+  probeMinuteRow({ service: 'broadband', region: 'north', origin: 'network', t, attempts, successes });
 
 async function api<T>(url: string): Promise<T> {
   const res = await app.inject({ method: 'GET', url });

@@ -16,6 +16,7 @@ import { declaredKpis } from '../../services/shared/sources/registry.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';
 import { openStore, type Store } from '../../services/shared/store/store.ts';
 import { readAvailability } from '../../services/shared/vitals/availability.ts';
+import { probeMinuteRow } from '../support/probe-minutes.ts';
 
 /**
  * Goals read every feed through the read model the API serves: a goal's value for a window
@@ -88,30 +89,13 @@ function contacts(list: ContactMeasurement[]) {
   return acc;
 }
 
-function probeRow(
+const probeRow = (
   t: number,
   attempts: number,
   successes: number,
   planned: [number, number] = [0, 0],
   where = { region: 'north', origin: 'network' },
-) {
-  return {
-    service: 'broadband',
-    ...where,
-    window_start: t,
-    samples: attempts,
-    attempts,
-    successes,
-    planned_attempts: planned[0],
-    planned_successes: planned[1],
-    retro_attempts: 0,
-    retro_successes: 0,
-    version: 1,
-    bus_epoch: 'test',
-    source_partition: '0',
-    last_offset: 0,
-  };
-}
+) => probeMinuteRow({ service: 'broadband', ...where, t, attempts, successes, planned });
 
 async function api<T>(url: string): Promise<T> {
   const res = await app.inject({ method: 'GET', url });
