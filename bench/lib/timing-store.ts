@@ -9,6 +9,7 @@ import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 export class TimingStore extends StoreWrapper {
   readonly insertMs = new Map<string, number>();
   readonly insertRows = new Map<string, number>();
+  readonly statements = new Map<string, number>();
   queryMs = 0;
 
   /** `drop`: tables whose inserts are skipped (an ablation: what the figure would be without that write). */
@@ -21,10 +22,16 @@ export class TimingStore extends StoreWrapper {
 
   override async query<T>(sql: string, params?: QueryParams, options?: QueryOptions): Promise<T[]> {
     const started = performance.now();
+    let rows = 0;
     try {
-      return await this.inner.query<T>(sql, params, options);
+      const result = await this.inner.query<T>(sql, params, options);
+      rows = result.length;
+      return result;
     } finally {
-      this.queryMs += performance.now() - started;
+      const ms = performance.now() - started;
+      this.queryMs += ms;
+      // Reads are listed beside the inserts as "read <first table>", with the rows they returned.
+      this.count(`read ${/\bFROM\s+(?:[\w`"]+\.)?`?"?(\w+)/i.exec(sql)?.[1] ?? '?'}`, ms, rows);
     }
   }
   override async insert(table: string, rows: readonly object[]): Promise<void> {
@@ -32,21 +39,27 @@ export class TimingStore extends StoreWrapper {
     try {
       if (!this.drop.has(table)) await this.inner.insert(table, rows);
     } finally {
-      this.insertMs.set(table, (this.insertMs.get(table) ?? 0) + performance.now() - started);
-      this.insertRows.set(table, (this.insertRows.get(table) ?? 0) + rows.length);
+      this.count(table, performance.now() - started, rows.length);
     }
   }
 
-  /** Insert wall time and rows per table, largest first. */
-  inserts(): Array<{ table: string; ms: number; rows: number }> {
+  private count(table: string, ms: number, rows: number): void {
+    this.insertMs.set(table, (this.insertMs.get(table) ?? 0) + ms);
+    this.insertRows.set(table, (this.insertRows.get(table) ?? 0) + rows);
+    this.statements.set(table, (this.statements.get(table) ?? 0) + 1);
+  }
+
+  /** Insert wall time and rows per table, and read wall time and queries per first table read, largest first. */
+  inserts(): Array<{ table: string; ms: number; rows: number; statements: number }> {
     return [...this.insertMs]
-      .map(([table, ms]) => ({ table, ms, rows: this.insertRows.get(table) ?? 0 }))
+      .map(([table, ms]) => ({ table, ms, rows: this.insertRows.get(table) ?? 0, statements: this.statements.get(table) ?? 0 }))
       .sort((a, b) => b.ms - a.ms);
   }
 
   reset(): void {
     this.insertMs.clear();
     this.insertRows.clear();
+    this.statements.clear();
     this.queryMs = 0;
   }
 }

@@ -38,7 +38,7 @@ export interface ClientFigures {
   aggregatorReadMs: number;
   alternativeReadMs: number;
   verified: boolean;
-  inserts: Array<{ table: string; ms: number; rows: number }>;
+  inserts: Array<{ table: string; ms: number; rows: number; statements?: number }>;
 }
 
 export interface ConsumePhase {
@@ -142,13 +142,14 @@ export async function measureConsume(o: ConsumeOptions): Promise<ConsumePhase> {
   }
 }
 
-function medianInserts(runs: Array<Array<{ table: string; ms: number; rows: number }>>) {
+function medianInserts(runs: Array<Array<{ table: string; ms: number; rows: number; statements?: number }>>) {
   const tables = [...new Set(runs.flatMap((r) => r.map((i) => i.table)))];
   return tables
     .map((table) => ({
       table,
       ms: median(runs.map((r) => r.find((i) => i.table === table)?.ms ?? 0)),
       rows: median(runs.map((r) => r.find((i) => i.table === table)?.rows ?? 0)),
+      statements: median(runs.map((r) => r.find((i) => i.table === table)?.statements ?? 0)),
     }))
     .sort((a, b) => b.ms - a.ms);
 }

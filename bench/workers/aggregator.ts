@@ -32,7 +32,7 @@ export interface AggregatorRun extends Span {
   /** Reading one key's KPIs for the whole span from the aggregates, ms. */
   readMs: number;
   /** Wall time the aggregator waited on ClickHouse inserts, per table, during the measured span. */
-  inserts: Array<{ table: string; ms: number; rows: number }>;
+  inserts: Array<{ table: string; ms: number; rows: number; statements?: number }>;
   queryMs: number;
   profile?: ProfileSummary;
 }

@@ -69,6 +69,8 @@ import { type SourceTopic, sourceTopics } from './topics.ts';
 
 export const WINDOW_SIZE_MS = 60_000;
 export const AGGREGATOR_GROUP = 'cxvitals-aggregator';
+/** Version histories held between two ledger writes, at most (each holds its payloads). */
+const LEDGER_MAX_IN_MEMORY = 50_000;
 
 export interface AggregatorOptions {
   bus: Bus;
@@ -624,13 +626,12 @@ export class Aggregator {
       this.bytesSinceCheckpoint.clear();
       this.mostBytesSinceCheckpoint = 0;
     }
-    // Version histories first: a stored window refers only to versions the store knows (in
-    // the order it knows them), and a committed correction is never forgotten. They may be
-    // ahead of the windows (those still open): a redelivered message then completes them.
-    const histories = this.ledger.pendingRows();
-    if (histories.length > 0) await this.write('event_versions', histories);
-    this.ledger.written();
     const due = this.engine.due(wallNow, checkpoint);
+    // Version histories before any window row: a stored window refers only to versions the
+    // store knows (in the order it knows them). They may be ahead of the windows (those still
+    // open): a redelivered message then completes them. Written with the windows rather than
+    // at every batch (fewer, larger inserts), and before any commit (below).
+    if (due.length > 0 || force || this.ledger.size >= LEDGER_MAX_IN_MEMORY) await this.writeLedger();
     if (due.length > 0) {
       const versions = due.map(() => this.engine.nextVersion(wallNow));
       const byTable = new Map<string, Array<Record<string, unknown>>>();
@@ -718,6 +719,11 @@ export class Aggregator {
   }
 
   /** Commits what is safe: awaited (`wait`), every partition; otherwise only what changed since the last commit. */
+  private async writeLedger(): Promise<void> {
+    if (this.ledger.pending > 0) await this.write('event_versions', this.ledger.pendingRows());
+    this.ledger.written();
+  }
+
   private async commit(wait: boolean): Promise<void> {
     if (!this.consumer) return;
     const offsets = [];
@@ -726,6 +732,10 @@ export class Aggregator {
       offsets.push({ ...parsePartitionId(pid), offset });
     }
     if (offsets.length === 0) return;
+    // A committed correction, retraction or superseded version is never forgotten: the
+    // versions its message added are stored before its offset is (a re-send or a
+    // retraction that counted nothing can be committed without any window written).
+    await this.writeLedger();
     this.o.log.debug({ offsets, wait }, 'committing');
     await this.consumer.commit(offsets, { wait });
     for (const o of offsets) this.lastCommitted.set(partitionId(o.topic, o.partition), o.offset);

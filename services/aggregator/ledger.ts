@@ -166,9 +166,11 @@ interface VersionRow {
 
 /**
  * The histories of the events in flight: read for a batch's eventIds, changed as the batch
- * is counted, written at every flush before the window rows (a stored window only ever
- * refers to versions the store knows, in the order it knows them: `first` below), then
- * forgotten (the next batch reads again: only the store holds all of them).
+ * is counted, written before any window row and before any commit (a stored window only
+ * ever refers to versions the store knows, in the order it knows them: `first` below; a
+ * committed offset never outruns the versions its messages added), then forgotten (the
+ * next batch reads again: only the store holds all of them). Between two writes a batch
+ * finds the histories of earlier batches in memory, not read again.
  */
 export class EventLedger {
   private readonly known = new Map<string, EventHistory>();
@@ -182,12 +184,42 @@ export class EventLedger {
     return this.known.get(EventLedger.id(source, eventId));
   }
 
-  /** Reads the histories of these eventIds that are not in memory (one query per source). */
+  /**
+   * Reads the histories of these eventIds that are not in memory, in two steps: which of
+   * them the store knows at all (one query for every source: the key columns only, no FINAL,
+   * no payloads), then the whole histories of those alone, per source. Most events are new,
+   * and for them the first step is all.
+   */
   async load(store: Store, wanted: Map<string, Set<string>>): Promise<void> {
+    const missing = new Set<string>();
+    const sources: string[] = [];
     for (const [source, ids] of wanted) {
-      const missing = [...ids].filter((id) => !this.known.has(EventLedger.id(source, id)));
+      let any = false;
+      for (const id of ids) {
+        if (this.known.has(EventLedger.id(source, id))) continue;
+        missing.add(id);
+        any = true;
+      }
+      if (any) sources.push(source);
+    }
+    const stored = new Map<string, string[]>();
+    for (const chunk of idChunks(store, [...missing])) {
+      const found = await store.query<{ source: string; event_id: string }>(
+        `SELECT DISTINCT source, event_id FROM ${store.table('event_versions')}
+         WHERE source IN {sources:Array(String)} AND event_id IN {ids:Array(String)}`,
+        { sources, ids: chunk },
+      );
+      for (const r of found) {
+        // Both lists matched apart: keep the pairs asked for, not yet in memory.
+        if (!wanted.get(r.source)?.has(r.event_id) || this.known.has(EventLedger.id(r.source, r.event_id))) continue;
+        const ids = stored.get(r.source);
+        if (ids) ids.push(r.event_id);
+        else stored.set(r.source, [r.event_id]);
+      }
+    }
+    for (const [source, ids] of stored) {
       const rows: VersionRow[] = [];
-      for (const chunk of idChunks(store, missing)) {
+      for (const chunk of idChunks(store, ids)) {
         rows.push(
           ...(await store.query<VersionRow>(
             `SELECT event_id, fingerprints, payloads, arrayMap(t -> toUnixTimestamp64Milli(t), received_ats) AS received
@@ -241,6 +273,16 @@ export class EventLedger {
       );
     }
     return new TsvRows(EVENT_VERSION_COLUMNS, lines);
+  }
+
+  /** Histories changed since the last `written()`: rows the store does not have yet. */
+  get pending(): number {
+    return this.changed.size;
+  }
+
+  /** Histories in memory, changed or only read. */
+  get size(): number {
+    return this.known.size;
   }
 
   /** After the pending rows are stored: memory holds nothing until the next batch reads. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../services/aggregator/aggregator.ts';
-import { EventLedger, fingerprintOf, versionPayload } from '../../services/aggregator/ledger.ts';
+import { EventLedger, fingerprintOf, RETRACTION_FINGERPRINT, versionPayload } from '../../services/aggregator/ledger.ts';
 import { retractionMessage } from '../../services/aggregator/retraction.ts';
 import { topicForSource } from '../../services/shared/bus/bus.ts';
 import { createBus } from '../../services/shared/bus/index.ts';
@@ -95,7 +95,11 @@ const outcomes = async (metrics: Metrics, outcome: string): Promise<number> =>
     .reduce((n, v) => n + v.value, 0);
 
 /** A fresh aggregator on its own bus client (a restarted process), in the one consumer group. */
-function aggregator(metrics: Metrics, correctionHorizonMs?: number): Aggregator {
+function aggregator(
+  metrics: Metrics,
+  correctionHorizonMs?: number,
+  checkpoint = { bytesPerPartition: 0, intervalMs: 200 },
+): Aggregator {
   const bus = createBus({
     kind: 'rdkafka',
     brokers: stack.kafka.bootstrapServers,
@@ -112,7 +116,7 @@ function aggregator(metrics: Metrics, correctionHorizonMs?: number): Aggregator 
     busEpoch: stack.busEpoch,
     groupId: 'corrections',
     flushIntervalMs: 100,
-    checkpoint: { bytesPerPartition: 0, intervalMs: 200 },
+    checkpoint,
     ...(correctionHorizonMs === undefined ? {} : { correctionHorizonMs }),
   });
 }
@@ -251,5 +255,33 @@ describe('the correction horizon', () => {
     } finally {
       await short.stop();
     }
+  }, 90_000);
+});
+
+describe('the version ledger', () => {
+  it('is stored before an offset that added a version is committed, with no window to write: a retraction that comes before its event', async () => {
+    const metrics = createMetrics();
+    // No checkpoints: nothing but a commit makes this process write the ledger while it runs.
+    const quiet = aggregator(metrics, undefined, { bytesPerPartition: 0, intervalMs: 0 });
+    await quiet.start();
+    try {
+      const at = Date.now();
+      await retract('u1', at);
+      const stored = await eventually('the retraction in event_versions, the aggregator running', async () => {
+        const rows = await stack.store.query<{ fingerprints: Array<string | number> }>(
+          `SELECT fingerprints FROM ${stack.store.table('event_versions')} FINAL WHERE source = 'survey' AND event_id = 'u1'`,
+        );
+        return rows.length > 0 ? rows : undefined;
+      });
+      expect(stored[0]?.fingerprints.map(Number)).toEqual([RETRACTION_FINGERPRINT]);
+      expect(await outcomes(metrics, 'not_found')).toBe(1);
+      // The event, received before its retraction, is superseded on arrival: never counted.
+      await send([survey('unseen', 'u1', 4, 10)], at - 1_000);
+      await send([survey('unseen', 'u2', 4, 0)], at + 1_000);
+    } finally {
+      await quiet.stop();
+    }
+    await expectStored('unseen', { 4: nps(1, 0, 1) });
+    expect(await outcomes(metrics, 'duplicate')).toBe(1);
   }, 90_000);
 });
