@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { AGGREGATOR_GROUP, Aggregator } from './aggregator/aggregator.ts';
 import { CsiMaterializer } from './aggregator/csi-materializer.ts';
+import { DailyRollupJob } from './aggregator/daily-rollup.ts';
 import { bindings } from './aggregator/families/index.ts';
 import { PROBE_TABLE } from './aggregator/families/probe.ts';
 import { StoredVersions } from './aggregator/ledger.ts';
@@ -218,6 +219,15 @@ async function startAggregator(f: Foundation, overrides: PipelineOverrides, stop
   });
   csi.start();
   stops.push(() => csi.stop());
+  // Daily rollups for reads at step=1d and coarser (services/shared/vitals/rollup.ts).
+  const rollups = new DailyRollupJob({
+    store: f.store,
+    log: log.child({ component: 'rollup' }),
+    intervalMs: config.aggregator.rollupIntervalMs,
+    settleMs: config.aggregator.rollupSettleMs,
+  });
+  rollups.start();
+  stops.push(() => rollups.stop());
   // Early warning across signals (services/incidents): scores closed minutes, derives incidents.
   const incidents = new IncidentJob({
     store: f.store,

@@ -11,6 +11,7 @@ import { openStore, type QueryParams } from '../../services/shared/store/store.t
 import { StoreWrapper } from '../../services/shared/store/wrapper.ts';
 import type { KpiFilter } from '../../services/shared/vitals/filter.ts';
 import { readCsiSeries, readKpiSeries, readKqiSeries } from '../../services/shared/vitals/reads.ts';
+import { rollUpDays } from '../../services/shared/vitals/rollup.ts';
 import { altKpis } from '../alternative/kpi-sql.ts';
 import { ALT_TABLE, createAltTable } from '../alternative/raw-table.ts';
 
@@ -25,6 +26,10 @@ import { ALT_TABLE, createAltTable } from '../alternative/raw-table.ts';
  * has attempts 1, success unless n % 50 = 0, latency 10 + n % 90 ms; the raw rows are
  * made by ClickHouse from numbers(), the window rows by the model's own accumulators
  * from the same formula, so both sides must agree on every day's Serviceability.
+ *
+ * The pipeline's reads are timed twice: over the one-minute rows, then after the days are
+ * rolled up (kpi_1d, probe_kpi_1d: what the aggregator's rollup job writes once days
+ * settle), and must give the same values.
  */
 
 /** Each query's table and wall time: where one read's time goes. */
@@ -50,10 +55,14 @@ export interface ReadScaleRun {
   regions: number;
   windowRows: number;
   generateSec: { raw: number; windows: number };
-  /** Median ms of `rounds` reads each. */
+  /** Rolling the 90 days up into kpi_1d / probe_kpi_1d (what the aggregator's rollup job does once days settle). */
+  rollupSec: number;
+  /** Median ms of `rounds` reads each, with the days rolled up (what a running pipeline serves). */
   pipeline: { kpisMs: number; kqisMs: number; csiMs: number };
+  /** The same reads before the rollup: every one-minute row of the quarter summed. */
+  oneMinute: { kpisMs: number; kqisMs: number; csiMs: number };
   alternative: { kpisMs: number };
-  /** The last round's CSI read, query by query (table, wall ms). */
+  /** The last round's CSI read (rolled up), query by query (table, wall ms). */
   csiQueries: Array<{ table: string; ms: number }>;
   /** Day 1's Serviceability from both sides (equal, or the run is not a comparison). */
   check: { pipeline: number | null; alternative: number | null };
@@ -158,41 +167,55 @@ export async function run(p: { events: number; days: number; regions: number; ro
     const range = { from: start, to: start + p.days * DAY };
     const f: KpiFilter = { services: [service], region: undefined, segment: undefined, ...range, stepSec: 86_400 };
     const o = { excuseRetroactive: false };
-    const samples = { kpis: [] as number[], kqis: [] as number[], csi: [] as number[], alt: [] as number[] };
-    let check: ReadScaleRun['check'] = { pipeline: null, alternative: null };
     const logged = new QueryLog(store);
-    for (let round = 0; round < p.rounds; round += 1) {
-      // Every region of the service on both sides: the alternative's SQL is per region, so one query per region.
-      const alt = await timed(async () => {
-        const perRegion = [];
-        for (let r = 0; r < p.regions; r += 1)
-          perRegion.push(await altKpis(store, { service, region: `region-${r}`, ...range, stepSec: 86_400 }));
-        return perRegion;
-      });
-      const kpis = await timed(() => readKpiSeries(store, f, o));
-      const kqis = await timed(() => readKqiSeries(store, model, f, o));
-      logged.entries = [];
-      const csi = await timed(() => readCsiSeries(logged, model, f, o));
-      samples.alt.push(alt.ms);
-      samples.kpis.push(kpis.ms);
-      samples.kqis.push(kqis.ms);
-      samples.csi.push(csi.ms);
-      const day1 = alt.value.map((buckets) => buckets[0]);
-      const attempts = day1.reduce((s, b) => s + (b?.samples ?? 0), 0);
-      const successesRate = day1.reduce((s, b) => s + Number(b?.kpis.serviceability ?? 0) * (b?.samples ?? 0), 0);
-      check = {
-        pipeline: (kpis.value[0]?.kpis as Record<string, number | null> | undefined)?.serviceability ?? null,
-        alternative: attempts > 0 ? successesRate / attempts : null,
-      };
-    }
+    let check: ReadScaleRun['check'] = { pipeline: null, alternative: null };
+    const rounds = async (withAlternative: boolean) => {
+      const samples = { kpis: [] as number[], kqis: [] as number[], csi: [] as number[], alt: [] as number[] };
+      for (let round = 0; round < p.rounds; round += 1) {
+        if (withAlternative) {
+          // Every region of the service on both sides: the alternative's SQL is per region, so one query per region.
+          const alt = await timed(async () => {
+            const perRegion = [];
+            for (let r = 0; r < p.regions; r += 1)
+              perRegion.push(await altKpis(store, { service, region: `region-${r}`, ...range, stepSec: 86_400 }));
+            return perRegion;
+          });
+          samples.alt.push(alt.ms);
+          const day1 = alt.value.map((buckets) => buckets[0]);
+          const attempts = day1.reduce((sum, b) => sum + (b?.samples ?? 0), 0);
+          const successesRate = day1.reduce((sum, b) => sum + Number(b?.kpis.serviceability ?? 0) * (b?.samples ?? 0), 0);
+          check = { ...check, alternative: attempts > 0 ? successesRate / attempts : null };
+        }
+        const kpis = await timed(() => readKpiSeries(store, f, o));
+        const kqis = await timed(() => readKqiSeries(store, model, f, o));
+        logged.entries = [];
+        const csi = await timed(() => readCsiSeries(logged, model, f, o));
+        samples.kpis.push(kpis.ms);
+        samples.kqis.push(kqis.ms);
+        samples.csi.push(csi.ms);
+        const pipeline = (kpis.value[0]?.kpis as Record<string, number | null> | undefined)?.serviceability ?? null;
+        // Both reads of the pipeline (before and after the rollup) must give the same day 1.
+        if (check.pipeline !== null && pipeline !== check.pipeline)
+          throw new Error(`day 1 Serviceability ${pipeline} after the rollup, ${check.pipeline} before`);
+        check = { ...check, pipeline };
+      }
+      return samples;
+    };
+    const before = await rounds(true);
+    const rollupStarted = performance.now();
+    await rollUpDays(store, { now: range.to + DAY, settleMs: 3_600_000 });
+    const rollupSec = (performance.now() - rollupStarted) / 1000;
+    const after = await rounds(false);
     return {
       events,
       days: p.days,
       regions: p.regions,
       windowRows,
       generateSec: { raw: rawSec, windows: windowsSec },
-      pipeline: { kpisMs: median(samples.kpis), kqisMs: median(samples.kqis), csiMs: median(samples.csi) },
-      alternative: { kpisMs: median(samples.alt) },
+      rollupSec,
+      pipeline: { kpisMs: median(after.kpis), kqisMs: median(after.kqis), csiMs: median(after.csi) },
+      oneMinute: { kpisMs: median(before.kpis), kqisMs: median(before.kqis), csiMs: median(before.csi) },
+      alternative: { kpisMs: median(before.alt) },
       csiQueries: logged.entries,
       check,
     };

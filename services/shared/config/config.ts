@@ -257,6 +257,16 @@ export const SETTINGS = {
     default: '15000',
     doc: 'The aggregator also writes its open windows at least this often; 0 = only by bytes (both 0: windows are written when they close).',
   },
+  CXV_ROLLUP_INTERVAL_MS: {
+    schema: intIn(0, 86_400_000),
+    default: '300000',
+    doc: 'How often the aggregator rolls settled days of the window tables up into kpi_1d and probe_kpi_1d, which reads at step=1d, month or quarter take whole days from (services/shared/vitals/rollup.ts). 0 = never (reads then sum one-minute rows).',
+  },
+  CXV_ROLLUP_SETTLE_MS: {
+    schema: intIn(0, 31 * 86_400_000),
+    default: '3600000',
+    doc: 'A day is rolled up once it ended this long ago. A day written after its rollup (late events, corrections, back-dated maintenance) is read from the one-minute rows until rolled again, so this only trades rollup work against read speed.',
+  },
   CXV_IDLE_PARTITION_MS: {
     schema: intIn(100, 3_600_000),
     default: '10000',
@@ -475,7 +485,13 @@ export interface Config {
     backfillOutOfOrdernessMs: number;
     maxFutureMs: number;
   };
-  aggregator: { checkpointBytes: number; checkpointMs: number; correctionHorizonMs: number };
+  aggregator: {
+    checkpointBytes: number;
+    checkpointMs: number;
+    correctionHorizonMs: number;
+    rollupIntervalMs: number;
+    rollupSettleMs: number;
+  };
   rawRetentionDays: number;
   excuseRetroactiveMaintenance: boolean;
   ingest: {
@@ -597,6 +613,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       checkpointBytes: v.CXV_AGGREGATOR_CHECKPOINT_BYTES,
       checkpointMs: v.CXV_AGGREGATOR_CHECKPOINT_MS,
       correctionHorizonMs: v.CXV_CORRECTION_HORIZON_MS,
+      rollupIntervalMs: v.CXV_ROLLUP_INTERVAL_MS,
+      rollupSettleMs: v.CXV_ROLLUP_SETTLE_MS,
     },
     rawRetentionDays: v.CXV_RAW_RETENTION_DAYS,
     excuseRetroactiveMaintenance: v.CXV_EXCUSE_RETROACTIVE_MAINTENANCE,

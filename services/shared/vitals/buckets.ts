@@ -24,6 +24,7 @@ import {
   whereClause,
 } from './filter.ts';
 import { readProbeCounts } from './probe-counts.ts';
+import { windowSource } from './rollup.ts';
 import { Slices } from './slices.ts';
 
 /**
@@ -109,9 +110,11 @@ async function readBuckets(
   const keyColumns = groupColumns(grouping);
   const idOf = groupIdOf(grouping);
   const params: Record<string, unknown> = { stepMs: bucketing.stepMs, originMs: bucketing.originMs };
+  // Whole days of the range from kpi_1d where its rollup is current (rollup.ts).
+  const source = await windowSource(store, 'kpi_1m', whereClause(f, params, { segment: true, grouping }), params, f, bucketing);
   const families = await store.query<GroupRow & { family: string; bucket: string; sums: Record<string, number> }>(
     `SELECT ${keyColumns}family, ${bucketSql(bucketing)} AS bucket, sumMap(sums) AS sums
-     FROM ${store.table('kpi_1m')} FINAL WHERE ${whereClause(f, params, { segment: true, grouping })}
+     FROM ${source}
      GROUP BY ${keyColumns}family, bucket ORDER BY bucket`,
     params,
   );

@@ -10,6 +10,7 @@ import {
   type KpiFilter,
   whereClause,
 } from './filter.ts';
+import { windowSource } from './rollup.ts';
 
 /**
  * The one read of probe_kpi_1m: per bucket (and group), the probe counts split by
@@ -44,13 +45,21 @@ export async function readProbeCounts(
 ): Promise<Map<string, Map<number, ProbeCounts>>> {
   const params: Record<string, unknown> = { stepMs: bucketing.stepMs, originMs: bucketing.originMs };
   const keyColumns = groupColumns(grouping);
+  // Whole days of the range from probe_kpi_1d where its rollup is current (rollup.ts).
+  const source = await windowSource(
+    store,
+    'probe_kpi_1m',
+    whereClause({ ...f, segment: undefined }, params, { segment: false, grouping }),
+    params,
+    f,
+    bucketing,
+  );
   const rows = await store.query<CountsRow>(
     `SELECT ${keyColumns}${bucketSql(bucketing)} AS bucket,
             sum(samples) AS samples, sum(attempts) AS attempts, sum(successes) AS successes,
             sum(planned_attempts) AS planned_attempts, sum(planned_successes) AS planned_successes,
             sum(retro_attempts) AS retro_attempts, sum(retro_successes) AS retro_successes
-     FROM ${store.table('probe_kpi_1m')} FINAL
-     WHERE ${whereClause({ ...f, segment: undefined }, params, { segment: false, grouping })}
+     FROM ${source}
      GROUP BY ${keyColumns}bucket ORDER BY bucket`,
     params,
   );
