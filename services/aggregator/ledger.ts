@@ -87,25 +87,61 @@ export function verdictFor(
 
 /**
  * What ingest tells a sender about the events it just accepted, before the aggregator has
- * read them: per eventId, the fingerprints already known (one query). A view at receipt:
- * the aggregator's verdict (its counters) is the one that counts.
+ * read them: per eventId, the fingerprints already known (which ids are stored, then the
+ * fingerprints of those). A view at receipt: the aggregator's verdict (its counters) is
+ * the one that counts.
  */
 export class StoredVersions {
   constructor(private readonly store: Store) {}
 
   async known(source: string, eventIds: readonly string[], signal?: AbortSignal): Promise<Map<string, number[]>> {
     const known = new Map<string, number[]>();
-    for (const ids of idChunks(this.store, [...new Set(eventIds)])) {
+    const options = signal ? { signal } : {};
+    const stored = (await storedEventIds(this.store, new Map([[source, new Set(eventIds)]]), options)).get(source) ?? [];
+    for (const ids of idChunks(this.store, stored)) {
       const rows = await this.store.query<{ event_id: string; fingerprints: Array<string | number> }>(
         `SELECT event_id, fingerprints FROM ${this.store.table('event_versions')} FINAL
          WHERE source = {source:String} AND event_id IN {ids:Array(String)}`,
         { source, ids },
-        signal ? { signal } : {},
+        options,
       );
       for (const r of rows) known.set(r.event_id, r.fingerprints.map(Number));
     }
     return known;
   }
+}
+
+/**
+ * Of these eventIds per source, the ones event_versions holds at all: the key columns only,
+ * without FINAL or payloads, in one query for every source (per chunk of ids), so ClickHouse
+ * reads just the `event_id` granules the primary key selects. Most events are new, and for
+ * them this is the whole look-up; the histories of the others are read after it.
+ */
+export async function storedEventIds(
+  store: Store,
+  wanted: ReadonlyMap<string, ReadonlySet<string>>,
+  options: { signal?: AbortSignal } = {},
+): Promise<Map<string, string[]>> {
+  const sources = [...wanted].filter(([, ids]) => ids.size > 0).map(([source]) => source);
+  const ids = new Set<string>();
+  for (const source of sources) for (const id of wanted.get(source) ?? []) ids.add(id);
+  const stored = new Map<string, string[]>();
+  for (const chunk of idChunks(store, [...ids])) {
+    const found = await store.query<{ source: string; event_id: string }>(
+      `SELECT DISTINCT source, event_id FROM ${store.table('event_versions')}
+       WHERE source IN {sources:Array(String)} AND event_id IN {ids:Array(String)}`,
+      { sources, ids: chunk },
+      options,
+    );
+    for (const r of found) {
+      // Both lists matched apart: keep the pairs asked for.
+      if (!wanted.get(r.source)?.has(r.event_id)) continue;
+      const list = stored.get(r.source);
+      if (list) list.push(r.event_id);
+      else stored.set(r.source, [r.event_id]);
+    }
+  }
+  return stored;
 }
 
 /** new, duplicate or corrected, per event of one body, in order: what the body would do given what is known. */
@@ -186,37 +222,16 @@ export class EventLedger {
 
   /**
    * Reads the histories of these eventIds that are not in memory, in two steps: which of
-   * them the store knows at all (one query for every source: the key columns only, no FINAL,
-   * no payloads), then the whole histories of those alone, per source. Most events are new,
-   * and for them the first step is all.
+   * them the store knows at all (`storedEventIds`), then the whole histories of those
+   * alone, per source.
    */
   async load(store: Store, wanted: Map<string, Set<string>>): Promise<void> {
-    const missing = new Set<string>();
-    const sources: string[] = [];
+    const missing = new Map<string, Set<string>>();
     for (const [source, ids] of wanted) {
-      let any = false;
-      for (const id of ids) {
-        if (this.known.has(EventLedger.id(source, id))) continue;
-        missing.add(id);
-        any = true;
-      }
-      if (any) sources.push(source);
+      const notInMemory = new Set([...ids].filter((id) => !this.known.has(EventLedger.id(source, id))));
+      if (notInMemory.size > 0) missing.set(source, notInMemory);
     }
-    const stored = new Map<string, string[]>();
-    for (const chunk of idChunks(store, [...missing])) {
-      const found = await store.query<{ source: string; event_id: string }>(
-        `SELECT DISTINCT source, event_id FROM ${store.table('event_versions')}
-         WHERE source IN {sources:Array(String)} AND event_id IN {ids:Array(String)}`,
-        { sources, ids: chunk },
-      );
-      for (const r of found) {
-        // Both lists matched apart: keep the pairs asked for, not yet in memory.
-        if (!wanted.get(r.source)?.has(r.event_id) || this.known.has(EventLedger.id(r.source, r.event_id))) continue;
-        const ids = stored.get(r.source);
-        if (ids) ids.push(r.event_id);
-        else stored.set(r.source, [r.event_id]);
-      }
-    }
+    const stored = await storedEventIds(store, missing);
     for (const [source, ids] of stored) {
       const rows: VersionRow[] = [];
       for (const chunk of idChunks(store, ids)) {

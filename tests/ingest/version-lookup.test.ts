@@ -31,7 +31,9 @@ class VersionsStore {
     });
   }
 
+  /** Answers what is held, and every query from now on at once. */
   release(): void {
+    this.hold = false;
     for (const answer of this.held.splice(0)) answer();
   }
 
@@ -40,7 +42,12 @@ class VersionsStore {
     const answer = () =>
       (params.ids as string[])
         .filter((id) => this.fingerprints.has(id))
-        .map((id) => ({ event_id: id, fingerprints: this.fingerprints.get(id) }));
+        .map((id) => ({
+          // Which ids are stored (by source) and their fingerprints: both queries' rows.
+          source: params.source ?? (params.sources as string[] | undefined)?.[0],
+          event_id: id,
+          fingerprints: this.fingerprints.get(id),
+        }));
     if (!this.hold) return Promise.resolve(answer());
     return new Promise((resolve, reject) => {
       options.signal?.addEventListener('abort', () => reject(new Error('aborted before it ran')));
@@ -106,7 +113,7 @@ describe('the corrections/duplicates lookup of an ingest answer', () => {
     const pending = ingest.ingest('probe', body(probe('a', 11)), { classify: true });
     await sleep(60); // past the 20 ms
     store.release();
-    await sleep(0);
+    await sleep(5); // both of its queries (which ids are stored, then their fingerprints) answered
     double.releaseHeld();
     expect(await pending).toMatchObject({ accepted: 1, corrected: 1, duplicate: 0, classified: true });
     expect(store.signals.at(-1)?.aborted).toBe(false);
