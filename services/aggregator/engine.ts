@@ -67,24 +67,27 @@ export interface WindowEntry<S = unknown> {
   family: string;
   /** Hashes of the eventIds counted in this window: the dedupe set (see eventIdHash), compacted once written. */
   ids: IdSet;
-  /** eventIdHash → fingerprint of the counted version, for events whose counted version is not their first (sparse). */
-  versions: Map<number, number>;
+  /**
+   * eventIdHash → fingerprint of the counted version, for events whose counted version is
+   * not their first (sparse). Like the other sparse fields below, one shared empty instance
+   * until the window needs its own (a Map or Set costs 150–190 bytes even when empty, and
+   * most windows never need these): the engine alone changes them, through `own`.
+   */
+  versions: ReadonlyMap<number, number>;
   /** versionHash of every version this window counted and gave back (sparse). */
-  retired: Set<number>;
+  retired: ReadonlySet<number>;
   /** Raw events added since the last write (raw_events lines), written after the window row. */
-  pendingRaw: string[];
+  pendingRaw: readonly string[];
   key: string;
   windowStart: number;
   windowEnd: number;
   state: S;
-  /** Partitions that fed this window. */
-  partitions: Set<string>;
-  /** Per partition: the largest offset this window's state includes. */
-  lastOffset: Map<string, number>;
-  /** Per partition: smallest offset added since the last write (absent when clean). */
-  firstUnwrittenOffset: Map<string, number>;
+  /** Per partition that fed this window: the largest offset its state includes. */
+  lastOffset: ReadonlyMap<string, number>;
+  /** Per partition: smallest offset added since the last write (empty when clean). */
+  firstUnwrittenOffset: ReadonlyMap<string, number>;
   /** Per partition: offsets at or below this were counted by the stored row this state was seeded from. */
-  countedUpTo: Map<string, number>;
+  countedUpTo: ReadonlyMap<string, number>;
   dirty: boolean;
   written: boolean;
   /** Written at least once after it closed: events for it from then on are late updates. */
@@ -93,6 +96,78 @@ export interface WindowEntry<S = unknown> {
 }
 
 export type AddOutcome = 'counted' | 'late_update' | 'too_late' | 'already_counted' | 'duplicate';
+
+/** The shared empty instances of a window's sparse fields (never changed: see `own`). */
+const NONE_MAP: ReadonlyMap<never, never> = new Map<never, never>();
+const NONE_SET: ReadonlySet<never> = new Set<never>();
+const NONE_LINES: readonly string[] = [];
+
+/**
+ * A map of one entry, the engine's to change: a window's per-partition offsets while one
+ * partition feeds it (nearly always), at the cost of an object of two fields instead of a
+ * `Map` (about 190 bytes). A second partition turns it into a `Map` (`withOffset`).
+ */
+class OneEntry<K, V> implements ReadonlyMap<K, V> {
+  constructor(
+    readonly key: K,
+    public value: V,
+  ) {}
+  get size(): number {
+    return 1;
+  }
+  get(key: K): V | undefined {
+    return key === this.key ? this.value : undefined;
+  }
+  has(key: K): boolean {
+    return key === this.key;
+  }
+  forEach(callback: (value: V, key: K, map: ReadonlyMap<K, V>) => void): void {
+    callback(this.value, this.key, this);
+  }
+  *entries(): MapIterator<[K, V]> {
+    yield [this.key, this.value];
+  }
+  *keys(): MapIterator<K> {
+    yield this.key;
+  }
+  *values(): MapIterator<V> {
+    yield this.value;
+  }
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+}
+
+/** `offsets` with `partition` set to `pick(its current value)`: the same object where it can be, else a larger one. */
+function withOffset(
+  offsets: ReadonlyMap<string, number>,
+  partition: string,
+  pick: (current: number | undefined) => number,
+): ReadonlyMap<string, number> {
+  if (offsets === NONE_MAP) return new OneEntry(partition, pick(undefined));
+  if (offsets instanceof OneEntry) {
+    if (offsets.key === partition) {
+      offsets.value = pick(offsets.value);
+      return offsets;
+    }
+    return new Map([
+      [offsets.key, offsets.value as number],
+      [partition, pick(undefined)],
+    ]);
+  }
+  const map = offsets as Map<string, number>;
+  map.set(partition, pick(map.get(partition)));
+  return map;
+}
+
+/** A window's own instance of a sparse field, to change: the shared empty one is replaced by a new one. */
+function own<K, V>(m: ReadonlyMap<K, V>): Map<K, V>;
+function own<T>(m: ReadonlySet<T>): Set<T>;
+function own(m: ReadonlyMap<unknown, unknown> | ReadonlySet<unknown>): Map<unknown, unknown> | Set<unknown> {
+  if (m === NONE_MAP) return new Map();
+  if (m === NONE_SET) return new Set();
+  return m as Map<unknown, unknown> | Set<unknown>;
+}
 
 /** `removed`: taken out of the window; `not_counted`: the window does not count that version (never did, or a replay found it done). */
 export type RemoveOutcome = 'removed' | 'not_counted' | 'already_counted';
@@ -250,9 +325,16 @@ export class WindowEngine {
     family.add(entry.state, event);
     if (idHash !== undefined) {
       entry.ids.add(idHash);
-      if (version && version.fingerprint !== version.first) entry.versions.set(idHash, version.fingerprint);
+      if (version && version.fingerprint !== version.first) {
+        const versions = own(entry.versions);
+        versions.set(idHash, version.fingerprint);
+        entry.versions = versions;
+      }
     }
-    if (raw !== undefined) entry.pendingRaw.push(raw());
+    if (raw !== undefined) {
+      if (entry.pendingRaw === NONE_LINES) entry.pendingRaw = [raw()];
+      else (entry.pendingRaw as string[]).push(raw());
+    }
     this.changed(entry, partition, offset);
     this.touch(clock, eventTime, offset, wallNow);
     // A window written by a checkpoint while still open is not late: only one written
@@ -287,8 +369,10 @@ export class WindowEngine {
     if (!entry.ids.has(idHash) || (entry.versions.get(idHash) ?? version.first) !== version.fingerprint) return 'not_counted';
     family.remove(entry.state, event);
     entry.ids.delete(idHash);
-    entry.versions.delete(idHash);
-    entry.retired.add(versionHash(idHash, version.fingerprint));
+    if (entry.versions.has(idHash)) own(entry.versions).delete(idHash);
+    const retired = own(entry.retired);
+    retired.add(versionHash(idHash, version.fingerprint));
+    entry.retired = retired;
     this.changed(entry, partition, offset);
     return 'removed';
   }
@@ -297,17 +381,16 @@ export class WindowEngine {
     return {
       family,
       ids: new IdSet(),
-      versions: new Map(),
-      retired: new Set(),
-      pendingRaw: [],
+      versions: NONE_MAP,
+      retired: NONE_SET,
+      pendingRaw: NONE_LINES,
       key,
       windowStart,
       windowEnd: windowStart + this.options.windowSizeMs,
       state,
-      partitions: new Set(),
-      lastOffset: new Map(),
-      firstUnwrittenOffset: new Map(),
-      countedUpTo: new Map(),
+      lastOffset: NONE_MAP,
+      firstUnwrittenOffset: NONE_MAP,
+      countedUpTo: NONE_MAP,
       dirty: false,
       written: false,
       emitted: false,
@@ -316,10 +399,15 @@ export class WindowEngine {
   }
 
   private changed(entry: WindowEntry, partition: string, offset: number): void {
-    entry.partitions.add(partition);
-    entry.lastOffset.set(partition, Math.max(entry.lastOffset.get(partition) ?? -1, offset));
-    if (!entry.firstUnwrittenOffset.has(partition)) entry.firstUnwrittenOffset.set(partition, offset);
+    entry.lastOffset = withOffset(entry.lastOffset, partition, (last) => Math.max(last ?? -1, offset));
+    this.holdOffset(entry, partition, offset);
     entry.dirty = true;
+  }
+
+  /** Keeps `offset` of `partition` uncommitted until the window is written, unless an earlier one already is. */
+  private holdOffset(entry: WindowEntry, partition: string, offset: number): void {
+    if (entry.firstUnwrittenOffset.has(partition)) return;
+    entry.firstUnwrittenOffset = withOffset(entry.firstUnwrittenOffset, partition, () => offset);
   }
 
   /** A message that moved no event time (a retraction, a removal): its offset is consumed, the clock keeps its time. */
@@ -359,11 +447,13 @@ export class WindowEngine {
     if (this.windows.has(id)) return;
     const entry = this.newEntry(familyName, key, windowStart, state);
     entry.ids = new IdSet(idHashes);
-    entry.versions = new Map(kept.versions ?? []);
-    entry.retired = new Set(kept.retired ?? []);
-    entry.partitions = new Set(countedUpTo.keys());
-    entry.lastOffset = new Map(countedUpTo);
-    entry.countedUpTo = countedUpTo;
+    if (kept.versions && kept.versions.size > 0) entry.versions = new Map(kept.versions);
+    const retired = new Set(kept.retired ?? []);
+    if (retired.size > 0) entry.retired = retired;
+    if (countedUpTo.size > 0) {
+      entry.lastOffset = new Map(countedUpTo);
+      entry.countedUpTo = countedUpTo;
+    }
     entry.written = true;
     entry.version = version;
     this.windows.set(id, entry);
@@ -380,9 +470,7 @@ export class WindowEngine {
     for (const entry of this.windows.values()) {
       if (!match(entry)) continue;
       entry.dirty = true;
-      if (hold && !entry.firstUnwrittenOffset.has(hold.partition)) {
-        entry.firstUnwrittenOffset.set(hold.partition, hold.offset);
-      }
+      if (hold) this.holdOffset(entry, hold.partition, hold.offset);
       marked += 1;
     }
     return marked;
@@ -403,8 +491,8 @@ export class WindowEngine {
   }
 
   private closed(entry: WindowEntry, wallNow: number): boolean {
-    for (const p of entry.partitions) if (this.watermark(p, wallNow) < entry.windowEnd) return false;
-    return entry.partitions.size > 0 || entry.written;
+    for (const p of entry.lastOffset.keys()) if (this.watermark(p, wallNow) < entry.windowEnd) return false;
+    return entry.lastOffset.size > 0 || entry.written;
   }
 
   /** The version the next write of this window gets: increasing, and above any stored one. */
@@ -424,8 +512,8 @@ export class WindowEngine {
       entry.written = true;
       if (!entry.emitted && this.closed(entry, wallNow)) entry.emitted = true;
       entry.version = versions[i] ?? entry.version;
-      entry.firstUnwrittenOffset.clear();
-      entry.pendingRaw = [];
+      entry.firstUnwrittenOffset = NONE_MAP;
+      entry.pendingRaw = NONE_LINES;
       entry.ids.compact();
     });
   }
@@ -436,7 +524,7 @@ export class WindowEngine {
     for (const [id, entry] of this.windows) {
       if (entry.dirty || !entry.written) continue;
       let final = true;
-      for (const p of entry.partitions) {
+      for (const p of entry.lastOffset.keys()) {
         if (this.watermark(p, wallNow) < entry.windowEnd + this.options.allowedLatenessMs) final = false;
       }
       if (final) {
@@ -464,7 +552,7 @@ export class WindowEngine {
     const gone = new Set(partitionIds);
     for (const p of gone) this.partitions.delete(p);
     for (const [id, entry] of this.windows) {
-      if ([...entry.partitions].every((p) => gone.has(p))) this.windows.delete(id);
+      if ([...entry.lastOffset.keys()].every((p) => gone.has(p))) this.windows.delete(id);
     }
   }
 

@@ -6,11 +6,17 @@
  * an id instead of the ≈ 50 a `Set` entry with its boxed number takes, for all the time
  * the window still accepts late events (the allowed lateness, by default five minutes of
  * every event's id). Late additions go to a `Set` beside the array until the next
- * `compact()`; no `Set` is kept while there are none.
+ * `compact()`; no `Set` is kept while there are none. A few recent ids (up to SMALL, the
+ * usual case for a window at many keys) are a plain array instead: an empty `Set` alone
+ * costs about 160 bytes.
  */
+const SMALL = 16;
+/** The sorted ids of a window with none: shared, never changed (`delete` changes only an array holding the id). */
+const NO_IDS: number[] = [];
+
 export class IdSet {
-  private sorted: number[] = [];
-  private recent: Set<number> | undefined;
+  private sorted: number[] = NO_IDS;
+  private recent: number[] | Set<number> | undefined;
 
   /** Ids given here (a window read back from the store) start compact. */
   constructor(ids: Iterable<number> = []) {
@@ -19,11 +25,13 @@ export class IdSet {
   }
 
   get size(): number {
-    return this.sorted.length + (this.recent?.size ?? 0);
+    const recent = this.recent;
+    return this.sorted.length + (recent === undefined ? 0 : Array.isArray(recent) ? recent.length : recent.size);
   }
 
   has(id: number): boolean {
-    if (this.recent?.has(id)) return true;
+    const recent = this.recent;
+    if (recent !== undefined && (Array.isArray(recent) ? recent.includes(id) : recent.has(id))) return true;
     const sorted = this.sorted;
     let lo = 0;
     let hi = sorted.length - 1;
@@ -39,14 +47,26 @@ export class IdSet {
 
   /** Adds an id not yet in the set (callers check `has` first). */
   add(id: number): void {
-    this.recent ??= new Set();
-    this.recent.add(id);
+    const recent = this.recent;
+    if (recent === undefined) this.recent = [id];
+    else if (!Array.isArray(recent)) recent.add(id);
+    else if (recent.includes(id)) return;
+    else if (recent.length < SMALL) recent.push(id);
+    else this.recent = new Set([...recent, id]);
   }
 
   /** Removes an id (a corrected or retracted event leaving its window). Rare: the sorted array is spliced. */
   delete(id: number): boolean {
-    if (this.recent?.delete(id)) {
-      if (this.recent.size === 0) this.recent = undefined;
+    const recent = this.recent;
+    if (Array.isArray(recent)) {
+      const at = recent.indexOf(id);
+      if (at >= 0) {
+        recent.splice(at, 1);
+        if (recent.length === 0) this.recent = undefined;
+        return true;
+      }
+    } else if (recent?.delete(id)) {
+      if (recent.size === 0) this.recent = undefined;
       return true;
     }
     const sorted = this.sorted;
@@ -70,10 +90,11 @@ export class IdSet {
    * window written often (checkpoints) costs its new ids, not all of them, in sorting.
    */
   compact(): void {
-    if (!this.recent) return;
-    const fresh = new Array<number>(this.recent.size);
+    const recent = this.recent;
+    if (!recent) return;
+    const fresh = new Array<number>(Array.isArray(recent) ? recent.length : recent.size);
     let r = 0;
-    for (const id of this.recent) fresh[r++] = id;
+    for (const id of recent) fresh[r++] = id;
     fresh.sort((a, b) => a - b);
     // Written one by one into an array of the exact length, the hashes (beyond small
     // integers) make V8 store it as unboxed doubles with no spare capacity; a spread or

@@ -82,6 +82,51 @@ describe('WindowEngine', () => {
     expect(totals(e.due(T0))).toEqual([['k', 0, 2]]);
   });
 
+  it('keeps each feeding partition’s last and first unwritten offset, from one partition to two', () => {
+    const e = engine();
+    e.add('sum', 'k', T0 + 1000, 'p:0', 5, 1, T0);
+    e.add('sum', 'k', T0 + 1500, 'p:0', 7, 1, T0);
+    expect(e.commitSafeOffsets()).toEqual(new Map([['p:0', 5]]));
+    e.add('sum', 'k', T0 + 2000, 'p:1', 3, 1, T0);
+    e.add('sum', 'k', T0 + 2500, 'p:0', 9, 1, T0);
+    expect(e.commitSafeOffsets()).toEqual(
+      new Map([
+        ['p:0', 5],
+        ['p:1', 3],
+      ]),
+    );
+    const [entry] = e.due(T0, true);
+    expect(new Map(entry?.lastOffset)).toEqual(
+      new Map([
+        ['p:0', 9],
+        ['p:1', 3],
+      ]),
+    );
+    e.markWritten(entry ? [entry] : [], [e.nextVersion(T0)], T0);
+    expect(e.commitSafeOffsets()).toEqual(
+      new Map([
+        ['p:0', 10],
+        ['p:1', 4],
+      ]),
+    );
+    // Written, then fed again by one of them: only that one is held back.
+    e.add('sum', 'k', T0 + 3000, 'p:1', 8, 1, T0);
+    expect(e.commitSafeOffsets()).toEqual(
+      new Map([
+        ['p:0', 10],
+        ['p:1', 8],
+      ]),
+    );
+    // One partition alone: its offsets as a one-entry map.
+    const one = engine();
+    one.add('sum', 'k', T0 + 1000, 'p:0', 5, 1, T0);
+    one.add('sum', 'k', T0 + 1500, 'p:0', 4, 1, T0);
+    const [single] = one.due(T0, true);
+    expect([...(single?.lastOffset ?? [])]).toEqual([['p:0', 5]]);
+    expect([...(single?.firstUnwrittenOffset.keys() ?? [])]).toEqual(['p:0']);
+    expect(one.commitSafeOffsets().get('p:0')).toBe(5);
+  });
+
   it('an idle partition advances by wall clock after the idle timeout', () => {
     const e = engine();
     e.add('sum', 'k', T0 + 1000, 'p:0', 0, 1, T0 + 1000);

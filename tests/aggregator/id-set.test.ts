@@ -34,4 +34,31 @@ describe('IdSet: a window’s eventId hashes, compact once written', () => {
     expect(set.has(0)).toBe(false);
     expect(new IdSet().has(1)).toBe(false);
   });
+
+  it('keeps a few recent ids as a small set: no id twice, deletes found in both parts, past 16 as before', () => {
+    const set = new IdSet();
+    const [a, b, c] = ids as [number, number, number];
+    set.add(a);
+    set.add(a);
+    set.add(b);
+    expect(set.size).toBe(2);
+    expect(set.delete(a)).toBe(true);
+    expect(set.delete(a)).toBe(false);
+    expect([...set]).toEqual([b]);
+    set.compact();
+    set.add(c);
+    expect(set.delete(b)).toBe(true); // from the sorted part
+    expect([...set]).toEqual([c]);
+    for (const id of ids.slice(3, 40)) set.add(id); // past the small size
+    for (const id of ids.slice(3, 40)) set.add(id);
+    expect(set.size).toBe(38);
+    for (const id of [c, ...ids.slice(3, 40)]) expect(set.has(id)).toBe(true);
+    expect(set.delete(ids[10] as number)).toBe(true);
+    expect(set.has(ids[10] as number)).toBe(false);
+    // Empty sets share nothing that one of them could change.
+    const other = new IdSet();
+    expect(other.delete(c)).toBe(false);
+    expect(other.size).toBe(0);
+    expect(new IdSet().size).toBe(0);
+  });
 });
