@@ -11,6 +11,8 @@ import {
   TsvRows,
   tsvDateTime64Ms,
   tsvDateTime64MsArray,
+  tsvFloat,
+  tsvFloatMap,
   tsvIntegerArray,
   tsvString,
   tsvStringArray,
@@ -49,6 +51,14 @@ describe('TabSeparated rows', () => {
     expect(tsvDateTime64MsArray([Date.UTC(2026, 11, 7, 1, 2, 3, 4), 0])).toBe(
       "['2026-12-07 01:02:03.004','1970-01-01 00:00:00.000']",
     );
+  });
+
+  it('writes floats, NULL as \\N, and maps of floats with quoted keys; refuses non-finite numbers', () => {
+    expect(tsvFloat(0.125)).toBe('0.125');
+    expect(tsvFloat(null)).toBe('\\N');
+    expect(tsvFloatMap({ "it's": 1.5, plain: 0 })).toBe("{'it\\'s':1.5,'plain':0}");
+    expect(() => tsvFloat(Number.NaN)).toThrow(RangeError);
+    expect(() => tsvFloat(Number.POSITIVE_INFINITY)).toThrow(RangeError);
   });
 
   it('counts and iterates its lines, and ends every line of the body with a newline', () => {
@@ -141,6 +151,58 @@ describe('TabSeparated rows', () => {
           receivedAts: [0, 1, 2].map((k) => Date.UTC(2026, 11, 7, 1, 2, 3, k)),
         });
         expect(ledger.get('probe', "e'1")).toEqual({ fingerprints: [7], payloads: [JSON.stringify(plain)], receivedAts: [5] });
+
+        // csi_1m (the CSI materializer's lines): a NULL CSI, a map of floats, hostile text.
+        const summary = "CSI n/a:\tno KQI\nscored; 'quoted' \\ [x]";
+        await store.insert(
+          'csi_1m',
+          new TsvRows(
+            [
+              'model_version',
+              'model_hash',
+              'service',
+              'region',
+              'window_start',
+              'csi',
+              'coverage',
+              'kqi_scores',
+              'explanation',
+              'summary',
+              'computed_at',
+            ],
+            [
+              [
+                '7',
+                tsvString('h'),
+                tsvString("s'1"),
+                'r',
+                tsvDateTime64Ms(60_000),
+                tsvFloat(null),
+                tsvFloat(0.25),
+                tsvFloatMap({ "it's": 0.5, b: 1 }),
+                tsvString(JSON.stringify(hostile)),
+                tsvString(summary),
+                tsvDateTime64Ms(1),
+              ].join('\t'),
+            ],
+          ),
+        );
+        const [csi] = await store.query<{
+          csi: number | null;
+          coverage: number;
+          kqi_scores: Record<string, number>;
+          explanation: string;
+          summary: string;
+        }>(`SELECT csi, coverage, kqi_scores, explanation, summary FROM ${store.table('csi_1m')} WHERE service = {s:String}`, {
+          s: "s'1",
+        });
+        expect(csi).toEqual({
+          csi: null,
+          coverage: 0.25,
+          kqi_scores: { "it's": 0.5, b: 1 },
+          explanation: JSON.stringify(hostile),
+          summary,
+        });
       } finally {
         await store.close();
       }

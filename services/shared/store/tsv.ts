@@ -58,6 +58,20 @@ function tsvQuoted(value: string): string {
   return `'${QUOTED_NEEDS_ESCAPE.test(value) ? value.replace(QUOTED_ESCAPABLE, (c) => QUOTED_ESCAPES[c] ?? c) : value}'`;
 }
 
+/** A Float64 field, `\N` (NULL) for null; a non-finite number has no TabSeparated text ClickHouse and JSON agree on, so it is refused. */
+export function tsvFloat(value: number | null): string {
+  if (value === null) return '\\N';
+  if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+  return String(value);
+}
+
+/** A Map(String, Float64) field from an object of finite numbers. */
+export function tsvFloatMap(values: Readonly<Record<string, number>>): string {
+  return `{${Object.entries(values)
+    .map(([k, v]) => `${tsvQuoted(k)}:${tsvFloat(v)}`)
+    .join(',')}}`;
+}
+
 /** An Array(String) field. */
 export function tsvStringArray(values: readonly string[]): string {
   return `[${values.map(tsvQuoted).join(',')}]`;
