@@ -46,7 +46,7 @@ function parseArgs(argv: string[]) {
     freshnessSec: quick ? 25 : 90,
     memoryKeys: quick ? [10_000, 50_000] : [10_000, 100_000, 1_000_000],
     engineKeys: quick ? [1_000, 10_000] : [1_000, 10_000, 100_000],
-    aggregatorKeys: quick ? [] : [1_000, 10_000],
+    aggregatorKeys: quick ? [] : [1_000, 10_000, 100_000],
     profile: !quick && !has('--no-profile'),
     /** Ingest at a quarter and half of its ceiling: too short to mean anything in a quick run. */
     rateSweep: !quick,
@@ -114,6 +114,7 @@ if (report.growth && report.consume) {
   if (f && report.growth.aggregator.length > 0) {
     report.growth.aggregator.unshift({
       keys: report.consume.stream.keys,
+      events: report.consume.stream.events,
       perCoreSec: f.aggregatorPerCoreSec,
       cpuUsPerEvent: 1e6 / f.aggregatorPerCoreSec,
       windowRows: report.consume.runs.find((r) => r.client === report.growth?.client)?.aggregator.windowRows ?? 0,

@@ -19,6 +19,7 @@ export interface EngineGrowthPoint {
 
 export interface AggregatorGrowthPoint {
   keys: number;
+  events: number;
   perCoreSec: number;
   cpuUsPerEvent: number;
   windowRows: number;
@@ -57,6 +58,7 @@ export async function measureGrowth(o: {
       o.log(`  aggregator, ${keys.toLocaleString('en-US')} keys: ${fmt(run.perCoreSec)}/core-s, ${run.windowRows} window rows`);
       aggregator.push({
         keys,
+        events: run.events,
         perCoreSec: run.perCoreSec,
         cpuUsPerEvent: (run.cpuMs * 1000) / run.events,
         windowRows: run.windowRows,

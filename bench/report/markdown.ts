@@ -404,6 +404,26 @@ function memorySection(r: BenchReport): string[] {
   ];
 }
 
+/** CPU µs per event = perEventUs + perRowUs × window rows per event, fitted by least squares (docs/sizing.md uses it). */
+export function perRowFit(
+  points: ReadonlyArray<{ cpuUsPerEvent: number; windowRows: number; events?: number }>,
+): { perEventUs: number; perRowUs: number; r2: number; predicted: number[] } | undefined {
+  const xs = points.map((p) => p.windowRows / (p.events ?? Number.NaN));
+  const ys = points.map((p) => p.cpuUsPerEvent);
+  if (points.length < 2 || xs.some((x) => !Number.isFinite(x))) return undefined;
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mx = mean(xs);
+  const my = mean(ys);
+  const sxx = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
+  if (sxx === 0) return undefined;
+  const perRowUs = xs.reduce((a, x, i) => a + (x - mx) * ((ys[i] ?? 0) - my), 0) / sxx;
+  const perEventUs = my - perRowUs * mx;
+  const predicted = xs.map((x) => perEventUs + perRowUs * x);
+  const ssTot = ys.reduce((a, y) => a + (y - my) ** 2, 0);
+  const ssRes = ys.reduce((a, y, i) => a + (y - (predicted[i] ?? 0)) ** 2, 0);
+  return { perEventUs, perRowUs, r2: ssTot === 0 ? 1 : 1 - ssRes / ssTot, predicted };
+}
+
 function growthSection(r: BenchReport): string[] {
   const out = ['## (7) Growth', ''];
   const rates = r.ingest?.rates ?? [];
@@ -445,6 +465,12 @@ function growthSection(r: BenchReport): string[] {
         ),
         '',
       );
+      const fit = perRowFit(g.aggregator);
+      if (fit)
+        out.push(
+          `A least-squares fit over these runs (CPU per event against window rows per event): **${fit.perEventUs.toFixed(1)} µs per event plus ${fit.perRowUs.toFixed(1)} µs per window row** (R² ${fit.r2.toFixed(3)}; it predicts ${fit.predicted.map((v) => v.toFixed(0)).join(' / ')} µs per event against the measured ${g.aggregator.map((p) => p.cpuUsPerEvent.toFixed(0)).join(' / ')}).`,
+          '',
+        );
     }
   }
   if (r.memory) out.push('Memory against keys: see (6); the fit is in the summary table.');

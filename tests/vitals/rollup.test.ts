@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DailyRollupJob } from '../../services/aggregator/daily-rollup.ts';
 import { flatten } from '../../services/shared/kpi/flatten.ts';
 import { addSurvey, emptySurvey } from '../../services/shared/kpi/survey.ts';
 import { silentLogger } from '../../services/shared/log.ts';
@@ -198,11 +199,29 @@ describe('daily rollups', () => {
     expect(await read(D, D + 3 * DAY)).toEqual(corrected);
   });
 
+  it('the aggregator’s job rolls what is stale on each tick', async () => {
+    await base.insert('kpi_1m', [surveyRow(D + 2 * DAY + HOUR, [9], 1)]);
+    const job = new DailyRollupJob({
+      store: base,
+      log: silentLogger,
+      intervalMs: 60_000,
+      settleMs: HOUR,
+      now: () => D + 10 * DAY,
+    });
+    await job.tick();
+    expect(await rollUpDays(base, { now: D + 10 * DAY, settleMs: HOUR })).toEqual({ kpi_1m: 0, probe_kpi_1m: 0 });
+    store.forget();
+    const [, , day2] = await read(D, D + 3 * DAY);
+    // Day 2: scores 8 and 9 → 2 responses, 1 promoter, no detractor.
+    expect(day2?.nps).toBe(50);
+    expect(rolledDays()[0]).toContain(dayNumber(D + 2 * DAY));
+  });
+
   it('a calendar month is one bucket of rolled days', async () => {
-    // After the correction: 3 + 2 + 1 responses, 2 + 2 + 0 promoters, 1 + 0 + 0 detractors; 135 of 160.
+    // After the correction and the job: 3 + 2 + 2 responses, 2 + 2 + 1 promoters, 1 + 0 + 0 detractors; 135 of 160.
     const buckets = await readKpiBuckets(store, { ...filter(Date.UTC(2026, 2, 1), Date.UTC(2026, 3, 1)), calendar: 'month' });
     expect(buckets.map((b) => b.start)).toEqual([Date.UTC(2026, 2, 1)]);
-    expect(buckets[0]?.accumulators.survey).toMatchObject({ npsResponses: 6, npsPromoters: 4, npsDetractors: 1 });
+    expect(buckets[0]?.accumulators.survey).toMatchObject({ npsResponses: 7, npsPromoters: 5, npsDetractors: 1 });
     expect(buckets[0]?.accumulators.probe?.availability).toMatchObject({ attempts: 160, successes: 135 });
   });
 });
