@@ -69,7 +69,7 @@ import { type SourceTopic, sourceTopics } from './topics.ts';
 
 export const WINDOW_SIZE_MS = 60_000;
 export const AGGREGATOR_GROUP = 'cxvitals-aggregator';
-/** Version histories held between two ledger writes, at most (each holds its payloads). */
+/** Changed version histories held between two ledger writes, at most (each holds its payloads). */
 const LEDGER_MAX_IN_MEMORY = 50_000;
 
 export interface AggregatorOptions {
@@ -290,6 +290,7 @@ export class Aggregator {
       );
     }
     await this.flush(false);
+    this.ledger.forgetUnchanged();
   }
 
   /**

@@ -206,7 +206,8 @@ interface VersionRow {
  * ever refers to versions the store knows, in the order it knows them: `first` below; a
  * committed offset never outruns the versions its messages added), then forgotten (the
  * next batch reads again: only the store holds all of them). Between two writes a batch
- * finds the histories of earlier batches in memory, not read again.
+ * finds the histories earlier batches changed in memory, not read again; the ones they only
+ * read are read again (`forgetUnchanged`).
  */
 export class EventLedger {
   private readonly known = new Map<string, EventHistory>();
@@ -298,6 +299,15 @@ export class EventLedger {
   /** Histories in memory, changed or only read. */
   get size(): number {
     return this.known.size;
+  }
+
+  /**
+   * After a batch: histories only read (not changed here) are dropped, so the next batch
+   * reads them again and sees what other members wrote meanwhile; the changed ones stay
+   * until they are stored (the store does not have them yet).
+   */
+  forgetUnchanged(): void {
+    for (const id of this.known.keys()) if (!this.changed.has(id)) this.known.delete(id);
   }
 
   /** After the pending rows are stored: memory holds nothing until the next batch reads. */
