@@ -2,6 +2,7 @@ import { explainCsi } from '../model/explain.ts';
 import { scoreCsi } from '../model/score.ts';
 import type { CxModel } from '../model/types.ts';
 import type { Logger } from '../shared/log.ts';
+import { Periodic } from '../shared/periodic.ts';
 import type { Store } from '../shared/store/store.ts';
 import { TsvRows, tsvDateTime64Ms, tsvFloat, tsvFloatMap, tsvString } from '../shared/store/tsv.ts';
 import { type KpiBucket, kpiValues, readKpiBucketsByKey } from '../shared/vitals/buckets.ts';
@@ -31,7 +32,7 @@ export interface MaterializerOptions {
 const MINUTE = 60_000;
 const KEYS_PER_READ = 500;
 /** csi_1m's columns (sql/0004_csi_windows.sql) in the order of `rows`' fields. */
-const CSI_COLUMNS = [
+export const CSI_COLUMNS = [
   'model_version',
   'model_hash',
   'service',
@@ -46,10 +47,12 @@ const CSI_COLUMNS = [
 ] as const;
 
 export class CsiMaterializer {
-  private timer: NodeJS.Timeout | undefined;
   private since: number;
-  private running: Promise<void> = Promise.resolve();
   private readonly now: () => number;
+  private readonly periodic = new Periodic(
+    () => this.tick(),
+    (err) => this.o.log.error({ err }, 'CSI materializer failed; will retry'),
+  );
 
   constructor(private readonly o: MaterializerOptions) {
     this.now = o.now ?? Date.now;
@@ -58,19 +61,11 @@ export class CsiMaterializer {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running = this.running
-        .then(async () => {
-          await this.tick();
-        })
-        .catch((err) => this.o.log.error({ err }, 'CSI materializer failed; will retry'));
-    }, this.o.intervalMs ?? 15_000);
-    this.timer.unref();
+    this.periodic.start(this.o.intervalMs ?? 15_000);
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 
   /** Scores the minutes whose KPI rows were written since the last run. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../shared/log.ts';
+import { Periodic } from '../shared/periodic.ts';
 import type { Store } from '../shared/store/store.ts';
 import { rollUpDays } from '../shared/vitals/rollup.ts';
 
@@ -20,30 +21,19 @@ export interface DailyRollupOptions {
 }
 
 export class DailyRollupJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> = Promise.resolve();
+  private readonly periodic = new Periodic(
+    () => this.tick(),
+    (err) => this.o.log.error({ err }, 'daily rollup failed; the days stay read from the one-minute rows until the next tick'),
+  );
 
   constructor(private readonly o: DailyRollupOptions) {}
 
   start(): void {
-    if (this.o.intervalMs <= 0) return;
-    const run = () => {
-      this.running = this.running
-        .then(async () => {
-          await this.tick();
-        })
-        .catch((err) =>
-          this.o.log.error({ err }, 'daily rollup failed; the days stay read from the one-minute rows until the next tick'),
-        );
-    };
-    run();
-    this.timer = setInterval(run, this.o.intervalMs);
-    this.timer.unref();
+    if (this.o.intervalMs > 0) this.periodic.start(this.o.intervalMs, { immediately: true });
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 
   async tick(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { CxModel } from '../model/types.ts';
 import type { Logger } from '../shared/log.ts';
+import { Periodic } from '../shared/periodic.ts';
 import { readMaintenanceWindows } from '../shared/store/maintenance.ts';
 import type { Store } from '../shared/store/store.ts';
 import { type KpiBucket, readKpiBucketsByKey } from '../shared/vitals/buckets.ts';
@@ -83,8 +84,10 @@ export interface TickResult {
 }
 
 export class IncidentJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly periodic = new Periodic(
+    () => this.tick(),
+    (err) => this.o.log.error({ err }, 'incident job failed; will retry'),
+  );
   private readonly now: () => number;
   /** Last row written per incident id (its JSON), so unchanged incidents are not rewritten. */
   private readonly written = new Map<string, string>();
@@ -117,17 +120,11 @@ export class IncidentJob {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.running = this.running
-        .then(() => this.tick())
-        .catch((err) => this.o.log.error({ err }, 'incident job failed; will retry'));
-    }, this.o.intervalMs ?? 15_000);
-    this.timer.unref();
+    this.periodic.start(this.o.intervalMs ?? 15_000);
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 
   /** Scores the closed minutes and derives the incidents again; stores what changed. */

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CSI_COLUMNS } from '../../services/aggregator/csi-materializer.ts';
 import { EventLedger } from '../../services/aggregator/ledger.ts';
 import { RAW_EVENT_COLUMNS, rawEventLine, rawEventRows } from '../../services/aggregator/raw-events.ts';
 import { createLogger } from '../../services/shared/log.ts';
@@ -156,36 +157,21 @@ describe('TabSeparated rows', () => {
         const summary = "CSI n/a:\tno KQI\nscored; 'quoted' \\ [x]";
         await store.insert(
           'csi_1m',
-          new TsvRows(
+          new TsvRows(CSI_COLUMNS, [
             [
-              'model_version',
-              'model_hash',
-              'service',
-              'region',
-              'window_start',
-              'csi',
-              'coverage',
-              'kqi_scores',
-              'explanation',
-              'summary',
-              'computed_at',
-            ],
-            [
-              [
-                '7',
-                tsvString('h'),
-                tsvString("s'1"),
-                'r',
-                tsvDateTime64Ms(60_000),
-                tsvFloat(null),
-                tsvFloat(0.25),
-                tsvFloatMap({ "it's": 0.5, b: 1 }),
-                tsvString(JSON.stringify(hostile)),
-                tsvString(summary),
-                tsvDateTime64Ms(1),
-              ].join('\t'),
-            ],
-          ),
+              '7',
+              tsvString('h'),
+              tsvString("s'1"),
+              'r',
+              tsvDateTime64Ms(60_000),
+              tsvFloat(null),
+              tsvFloat(0.25),
+              tsvFloatMap({ "it's": 0.5, b: 1 }),
+              tsvString(JSON.stringify(hostile)),
+              tsvString(summary),
+              tsvDateTime64Ms(1),
+            ].join('\t'),
+          ]),
         );
         const [csi] = await store.query<{
           csi: number | null;
