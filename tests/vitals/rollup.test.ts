@@ -226,6 +226,46 @@ describe('daily rollups', () => {
   });
 });
 
+describe('many holes between rolled days', () => {
+  it('past 32 holes the one-minute side is chosen by day, with the same values', async () => {
+    const west = { service: 'tv', region: 'west' };
+    const start = Date.UTC(2026, 5, 1);
+    // 70 days, one probe minute each at noon: day k has 10 attempts and k % 10 successes.
+    await base.insert(
+      'probe_kpi_1m',
+      Array.from({ length: 70 }, (_, k) =>
+        probeMinuteRow({ ...west, t: start + k * DAY + 12 * HOUR, attempts: 10, successes: k % 10 }),
+      ),
+    );
+    await rollUpDays(base, { now: start + 80 * DAY, settleMs: HOUR });
+    // Every other day rewritten after its rollup (10 successes now): 35 days stale, 35 holes.
+    await base.insert(
+      'probe_kpi_1m',
+      Array.from({ length: 35 }, (_, j) => ({
+        ...probeMinuteRow({ ...west, t: start + 2 * j * DAY + 12 * HOUR, attempts: 10, successes: 10 }),
+        version: 2,
+      })),
+    );
+    store.forget();
+    const buckets = await readKpiBuckets(store, {
+      services: ['tv'],
+      region: 'west',
+      segment: undefined,
+      from: start,
+      to: start + 70 * DAY,
+      stepSec: 86_400,
+    });
+    expect(buckets.map((b) => b.accumulators.probe?.availability.successes)).toEqual(
+      Array.from({ length: 70 }, (_, k) => (k % 2 === 0 ? 10 : k % 10)),
+    );
+    // The probe counts' read (no kpi_1m rows for this key: that read takes none).
+    const rolled = rolledDays().find(Array.isArray) as number[];
+    expect(rolled).toHaveLength(35);
+    expect(rolled.every((d) => (d - start / DAY) % 2 === 1)).toBe(true);
+    expect(store.sql.some((q) => q.includes('NOT IN {rolledDays'))).toBe(true);
+  });
+});
+
 describe('which days a read can take from the rollups', () => {
   const days = { stepMs: DAY, originMs: 0 };
   it('whole UTC days of the range that no bucket splits', () => {

@@ -12,6 +12,10 @@ import { type Bucketing, bucketOf } from './filter.ts';
  * (one scan of `written_at`, without FINAL or payloads). Anything written since (a late
  * event, a correction, a checkpoint, a back-dated maintenance window rewriting the
  * maintenance split) sends the day back to the one-minute rows until `rollUpDays` runs again.
+ * The one exception is a tie at ClickHouse's millisecond: a row of that day stamped in the
+ * very millisecond of the newest one a rollup summed, and stored after the rollup read the
+ * day (only possible with concurrent writers, on a server), is not seen as newer: it is
+ * counted once any later row of that day is written (the day is then rolled again).
  */
 
 export const DAY_MS = 86_400_000;
@@ -37,6 +41,8 @@ export const ROLLUPS = {
 export type WindowTable = keyof typeof ROLLUPS;
 
 const dayNumberSql = 'intDiv(toUnixTimestamp64Milli(window_start), 86400000)';
+/** Holes between rolled days given to the one-minute side as time ranges, at most. */
+const MAX_GAPS = 32;
 
 /**
  * The source of a read of `table` under `where` (a whereClause over [from, to)): the table
@@ -60,22 +66,28 @@ export async function windowSource(
   const current = await currentDays(store, table, where, params, days);
   if (current.length === 0) return plain;
   params.rolledDays = current;
-  // The one-minute side as time ranges (the primary key prunes on them), not a day list.
+  // The one-minute side as time ranges (the primary key prunes on them), not a day list;
+  // past MAX_GAPS holes, as the days it is not (no pruning, a bounded query).
   const gaps = unrolledRanges(range, current);
   gaps.forEach(([from, to], i) => {
+    if (i >= MAX_GAPS) return;
     params[`gapFrom${i}`] = from;
     params[`gapTo${i}`] = to;
   });
+  const gapFilter =
+    gaps.length > MAX_GAPS
+      ? `${dayNumberSql} NOT IN {rolledDays:Array(Int64)}`
+      : `(${gaps
+          .map(
+            (_, i) =>
+              `(window_start >= fromUnixTimestamp64Milli({gapFrom${i}:Int64}) AND window_start < fromUnixTimestamp64Milli({gapTo${i}:Int64}))`,
+          )
+          .join(' OR ')})`;
   const minutes =
     gaps.length === 0
       ? ''
       : `UNION ALL
-    SELECT ${columns} FROM ${store.table(table)} FINAL WHERE ${where} AND (${gaps
-      .map(
-        (_, i) =>
-          `(window_start >= fromUnixTimestamp64Milli({gapFrom${i}:Int64}) AND window_start < fromUnixTimestamp64Milli({gapTo${i}:Int64}))`,
-      )
-      .join(' OR ')})`;
+    SELECT ${columns} FROM ${store.table(table)} FINAL WHERE ${where} AND ${gapFilter}`;
   return `(SELECT ${columns} FROM ${store.table(spec.rollup)} FINAL WHERE ${where} AND ${dayNumberSql} IN {rolledDays:Array(Int64)}
     ${minutes})`;
 }
