@@ -278,6 +278,13 @@ describe('the version ledger', () => {
       // The event, received before its retraction, is superseded on arrival: never counted.
       await send([survey('unseen', 'u1', 4, 10)], at - 1_000);
       await send([survey('unseen', 'u2', 4, 0)], at + 1_000);
+      // Both read before the stop (which writes what this process counted, and no more).
+      await eventually('u1 superseded and u2 counted', async () =>
+        (await outcomes(metrics, 'duplicate')) >= 1 &&
+        (await outcomes(metrics, 'counted')) + (await outcomes(metrics, 'late_update')) >= 1
+          ? true
+          : undefined,
+      );
     } finally {
       await quiet.stop();
     }
