@@ -41,6 +41,14 @@ export const ROLLUPS = {
 export type WindowTable = keyof typeof ROLLUPS;
 
 const dayNumberSql = 'intDiv(toUnixTimestamp64Milli(window_start), 86400000)';
+/** rollup_days' day as an epoch day. */
+const rollupDaySql = 'intDiv(toUnixTimestamp64Milli(day), 86400000)';
+
+/** Per rolled day of {sourceTable:String} (and `where`, more conditions): its stamp, the newest written_at its rollup summed. */
+const stampsSql = (store: Store, where = ''): string =>
+  `SELECT ${rollupDaySql} AS d, toUnixTimestamp64Milli(max(source_written_at)) AS stamp
+   FROM ${store.table('rollup_days')} FINAL WHERE source_table = {sourceTable:String} ${where} GROUP BY d`;
+
 /** Holes between rolled days given to the one-minute side as time ranges, at most. */
 const MAX_GAPS = 32;
 
@@ -128,10 +136,7 @@ async function currentDays(
 ): Promise<number[]> {
   const p = { ...params, candidateDays: days, sourceTable: table };
   const rolled = await store.query<{ d: string; stamp: string }>(
-    `SELECT intDiv(toUnixTimestamp64Milli(day), 86400000) AS d, toUnixTimestamp64Milli(max(source_written_at)) AS stamp
-     FROM ${store.table('rollup_days')} FINAL
-     WHERE source_table = {sourceTable:String} AND intDiv(toUnixTimestamp64Milli(day), 86400000) IN {candidateDays:Array(Int64)}
-     GROUP BY d`,
+    stampsSql(store, `AND ${rollupDaySql} IN {candidateDays:Array(Int64)}`),
     p,
   );
   if (rolled.length === 0) return [];
@@ -195,8 +200,7 @@ async function staleDays(store: Store, table: WindowTable, before: number): Prom
     `SELECT w.d AS d, w.newest AS newest, w.n AS n, r.stamp AS stamp
      FROM (SELECT ${dayNumberSql} AS d, toUnixTimestamp64Milli(max(written_at)) AS newest, count() AS n
            FROM ${store.table(table)} WHERE ${dayNumberSql} < {before:Int64} GROUP BY d) AS w
-     LEFT JOIN (SELECT intDiv(toUnixTimestamp64Milli(day), 86400000) AS d, toUnixTimestamp64Milli(max(source_written_at)) AS stamp
-                FROM ${store.table('rollup_days')} FINAL WHERE source_table = {sourceTable:String} GROUP BY d) AS r
+     LEFT JOIN (${stampsSql(store)}) AS r
        ON w.d = r.d
      ORDER BY d
      SETTINGS join_use_nulls = 1`,
