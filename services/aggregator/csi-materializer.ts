@@ -1,4 +1,4 @@
-import { explainCsi } from '../model/explain.ts';
+import { explainCsi, storedExplanation } from '../model/explain.ts';
 import { scoreCsi } from '../model/score.ts';
 import type { CxModel } from '../model/types.ts';
 import type { Logger } from '../shared/log.ts';
@@ -114,8 +114,9 @@ export class CsiMaterializer {
 
   /**
    * csi_1m rows as TabSeparated lines (the explanation, the largest field, is JSON escaped
-   * once; as row objects JSONEachRow escaped it a second time, and at 10,000 keys these
-   * inserts were the aggregator's largest cost).
+   * once; as row objects JSONEachRow escaped it a second time). The explanation keeps the
+   * numbers of what had data (`storedExplanation`): at 10,000 keys the whole score's JSON
+   * made these inserts the aggregator's largest cost.
    */
   private rows(service: string, region: string, buckets: KpiBucket[]): string[] {
     const model = this.o.model();
@@ -129,7 +130,7 @@ export class CsiMaterializer {
         tsvFloat(score.csi),
         tsvFloat(score.coverage),
         tsvFloatMap(Object.fromEntries(score.kqis.flatMap((k) => (k.score === null ? [] : [[k.kqi, k.score]])))),
-        tsvString(JSON.stringify({ contributions: score.contributions, kqis: score.kqis })),
+        tsvString(JSON.stringify(storedExplanation(score))),
         tsvString(explainCsi(score)),
         computedAt,
       ].join('\t');

@@ -9,7 +9,7 @@
  */
 
 import type { KpiUnit } from '../shared/kpi/catalog.ts';
-import type { CsiScore, KpiScore, KqiScore } from './score.ts';
+import type { CsiScore, KpiScore, KqiContribution, KqiScore } from './score.ts';
 
 /** Few digits, none trailing: 95 → "95", 4.256 → "4.26", 123.4 → "123". */
 function compact(v: number, maxDecimals: number): string {
@@ -104,4 +104,47 @@ export function explainCsiChange(before: CsiScore, after: CsiScore, options: Exp
       return `${c.label} ${sign}${points(Math.abs(change))}${why}`;
     });
   return changes.length > 0 ? `${head}: ${changes.join(', ')}` : head;
+}
+
+/**
+ * The explanation a stored CSI row keeps (csi_1m's `explanation`, JSON): every number of
+ * `scoreCsi`'s contributions and KQI/KPI scores, for the KQIs and KPIs that had data.
+ * What the model already says (labels, units, best/worst, weights) is left out — the row
+ * names its model version and hash — and so is whatever had no data (a score of null,
+ * no weight share, no points lost); the row's `summary` names the KQIs without data. The
+ * full form was about 3.7 KB per row, mostly those two, and at 10,000 keys its insert was
+ * the aggregator's largest cost.
+ */
+export interface StoredExplanation {
+  contributions: Array<Pick<KqiContribution, 'kqi' | 'weightShare' | 'score' | 'contribution' | 'pointsLost'>>;
+  kqis: Array<
+    Pick<KqiScore, 'kqi' | 'score' | 'coverage'> & {
+      kpis: Array<Pick<KpiScore, 'kpi' | 'value' | 'score' | 'weightShare' | 'pointsLost' | 'csiPointsLost'>>;
+    }
+  >;
+}
+
+export function storedExplanation(score: CsiScore): StoredExplanation {
+  return {
+    contributions: score.contributions
+      .filter((c) => c.score !== null)
+      .map((c) => ({ kqi: c.kqi, weightShare: c.weightShare, score: c.score, contribution: c.contribution, pointsLost: c.pointsLost })),
+    kqis: score.kqis
+      .filter((k) => k.score !== null)
+      .map((k) => ({
+        kqi: k.kqi,
+        score: k.score,
+        coverage: k.coverage,
+        kpis: k.kpis
+          .filter((p) => p.score !== null)
+          .map((p) => ({
+            kpi: p.kpi,
+            value: p.value,
+            score: p.score,
+            weightShare: p.weightShare,
+            pointsLost: p.pointsLost,
+            csiPointsLost: p.csiPointsLost,
+          })),
+      })),
+  };
 }

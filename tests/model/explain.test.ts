@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainCsi, explainCsiChange, formatKpiValue } from '../../services/model/explain.ts';
+import { explainCsi, explainCsiChange, formatKpiValue, storedExplanation } from '../../services/model/explain.ts';
 import { scoreCsi } from '../../services/model/score.ts';
 import type { KpiValues } from '../../services/shared/kpi/catalog.ts';
 import { model } from './fixtures.ts';
@@ -34,6 +34,53 @@ describe('explainCsi', () => {
     const perfect = { asa_sec: 10, service_level: 1, abandonment_rate: 0, nps: 70, csat: 95 };
     expect(explainCsi(scoreCsi(m, perfect))).toBe('CSI 100.0: no points lost');
     expect(explainCsi(scoreCsi(m, {}))).toBe('CSI n/a: no KQI had data');
+  });
+});
+
+describe('storedExplanation', () => {
+  /** Numbers to 9 decimals: weight shares such as 2/5 are not exact in binary. */
+  const rounded = (v: unknown): unknown =>
+    JSON.parse(JSON.stringify(v), (_k, x: unknown) => (typeof x === 'number' ? Math.round(x * 1e9) / 1e9 : x));
+
+  it('keeps every number of what had data, and leaves out the model’s own fields and what had none', () => {
+    // care: ASA 160 s scores 50, SL 0.875 scores 75, abandonment 0.375 scores 25 → (2·50 + 2·75 + 25) / 5 = 55.
+    // voice: NPS 40 scores 75; CSAT has no data (left out), so voice = 75 at coverage ½.
+    // CSI weight shares 3/4 and 1/4 → 41.25 + 18.75 = 60; points lost 33.75 + 6.25 = 40.
+    // A KPI's CSI points = its KQI's share × its own: ASA 0.4 · 50 = 20 → 15; SL 10 → 7.5;
+    // abandonment 0.2 · 75 = 15 → 11.25; NPS 1 · 25 → 6.25: 40 in all.
+    const score = scoreCsi(m, { asa_sec: 160, service_level: 0.875, abandonment_rate: 0.375, nps: 40 });
+    expect(score.csi).toBeCloseTo(60, 9);
+    expect(rounded(storedExplanation(score))).toEqual({
+      contributions: [
+        { kqi: 'care_responsiveness', weightShare: 0.75, score: 55, contribution: 41.25, pointsLost: 33.75 },
+        { kqi: 'customer_voice', weightShare: 0.25, score: 75, contribution: 18.75, pointsLost: 6.25 },
+      ],
+      kqis: [
+        {
+          kqi: 'care_responsiveness',
+          score: 55,
+          coverage: 1,
+          kpis: [
+            { kpi: 'asa_sec', value: 160, score: 50, weightShare: 0.4, pointsLost: 20, csiPointsLost: 15 },
+            { kpi: 'service_level', value: 0.875, score: 75, weightShare: 0.4, pointsLost: 10, csiPointsLost: 7.5 },
+            { kpi: 'abandonment_rate', value: 0.375, score: 25, weightShare: 0.2, pointsLost: 15, csiPointsLost: 11.25 },
+          ],
+        },
+        {
+          kqi: 'customer_voice',
+          score: 75,
+          coverage: 0.5,
+          kpis: [{ kpi: 'nps', value: 40, score: 75, weightShare: 1, pointsLost: 25, csiPointsLost: 6.25 }],
+        },
+      ],
+    });
+  });
+
+  it('is empty without data, and far smaller than the whole score', () => {
+    expect(storedExplanation(scoreCsi(m, {}))).toEqual({ contributions: [], kqis: [] });
+    const score = scoreCsi(m, { asa_sec: 160 });
+    const whole = JSON.stringify({ contributions: score.contributions, kqis: score.kqis }).length;
+    expect(JSON.stringify(storedExplanation(score)).length).toBeLessThan(whole / 3);
   });
 });
 

@@ -90,11 +90,19 @@ class ClickHouseStore implements Store {
   private closed = false;
   /** Operations started and not finished: close() lets them end (chDB runs a query queued before close after it, on no connection). */
   private readonly running = new Set<Promise<unknown>>();
+  /**
+   * `reader` runs the queries; `client` the inserts and commands. Over HTTP they are one
+   * client (a server runs requests side by side). Embedded, each is a chDB connection of
+   * its own on the same data folder: chDB runs one statement at a time per connection, so
+   * with one connection a read waited behind every insert queued before it (a dashboard or
+   * goal read behind the aggregator's flush, a CSI read behind a 16 s insert).
+   */
   constructor(
     private readonly client: ClickHouseClient,
     readonly mode: 'embedded' | 'external',
     readonly database: string,
     readonly location: string,
+    private readonly reader: ClickHouseClient = client,
   ) {}
 
   table(name: string): string {
@@ -121,7 +129,7 @@ class ClickHouseStore implements Store {
   query<T>(sql: string, params: QueryParams = {}, options: QueryOptions = {}): Promise<T[]> {
     return this.run('ClickHouse query', async () => {
       try {
-        const result = await this.client.query({
+        const result = await this.reader.query({
           query: sql,
           query_params: params,
           format: 'JSONEachRow',
@@ -190,19 +198,25 @@ class ClickHouseStore implements Store {
       clearTimeout(timer);
     }
     await this.client.close();
+    if (this.reader !== this.client) await this.reader.close();
   }
 }
 
 /** Opens the store and makes sure the database exists. Migrations are separate (`migrate`). */
 export async function openStore(options: StoreOptions): Promise<Store> {
   let client: ClickHouseClient;
+  let reader: ClickHouseClient | undefined;
   let location: string;
   if (options.mode === 'embedded') {
     if (!options.dataDir) throw new StoreError('STORE_UNAVAILABLE', 'Embedded store needs a data directory (CXV_DATA_DIR).');
     // chDB is a ~540 MB native library: load it only when embedded mode asks for it.
     const { createChdbConnection } = await import('chdb/connection');
-    const connection = createChdbConnection({ path: options.dataDir });
-    client = createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+    const dataDir = options.dataDir;
+    // Two connections on one folder (chDB lets them coexist): writes on one, reads on the other.
+    const open = () =>
+      createClient({ connection: createChdbConnection({ path: dataDir }) } as unknown as Parameters<typeof createClient>[0]);
+    client = open();
+    reader = open();
     location = options.dataDir;
   } else {
     if (!options.url) throw new StoreError('STORE_UNAVAILABLE', 'External store needs CLICKHOUSE_URL.');
@@ -230,7 +244,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     u.password = '';
     location = u.toString();
   }
-  const store = new ClickHouseStore(client, options.mode, options.database, location);
+  const store = new ClickHouseStore(client, options.mode, options.database, location, reader);
   try {
     await store.command(`CREATE DATABASE IF NOT EXISTS ${options.database}`);
   } catch (err) {
