@@ -83,6 +83,9 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
+/** Embedded: the chDB connections that run queries, besides the one for inserts and commands. */
+const READ_CONNECTIONS = 2;
+
 /** How long close() waits for queries and inserts already running before it closes the connection anyway. */
 const CLOSE_DRAIN_MS = 5_000;
 
@@ -91,19 +94,23 @@ class ClickHouseStore implements Store {
   /** Operations started and not finished: close() lets them end (chDB runs a query queued before close after it, on no connection). */
   private readonly running = new Set<Promise<unknown>>();
   /**
-   * `reader` runs the queries; `client` the inserts and commands. Over HTTP they are one
+   * `readers` run the queries; `client` the inserts and commands. Over HTTP they are one
    * client (a server runs requests side by side). Embedded, each is a chDB connection of
    * its own on the same data folder: chDB runs one statement at a time per connection, so
    * with one connection a read waited behind every insert queued before it (a dashboard or
-   * goal read behind the aggregator's flush, a CSI read behind a 16 s insert).
+   * goal read behind the aggregator's flush, a CSI read behind a 16 s insert). A read
+   * goes to the read connection with the fewest running, so it queues only behind reads.
    */
+  private readonly readers: Array<{ client: ClickHouseClient; running: number }>;
   constructor(
     private readonly client: ClickHouseClient,
     readonly mode: 'embedded' | 'external',
     readonly database: string,
     readonly location: string,
-    private readonly reader: ClickHouseClient = client,
-  ) {}
+    readers: readonly ClickHouseClient[] = [],
+  ) {
+    this.readers = (readers.length > 0 ? readers : [client]).map((c) => ({ client: c, running: 0 }));
+  }
 
   table(name: string): string {
     return `${this.database}.${name}`;
@@ -128,8 +135,10 @@ class ClickHouseStore implements Store {
 
   query<T>(sql: string, params: QueryParams = {}, options: QueryOptions = {}): Promise<T[]> {
     return this.run('ClickHouse query', async () => {
+      const reader = this.readers.reduce((a, b) => (b.running < a.running ? b : a));
+      reader.running += 1;
       try {
-        const result = await this.reader.query({
+        const result = await reader.client.query({
           query: sql,
           query_params: params,
           format: 'JSONEachRow',
@@ -138,6 +147,8 @@ class ClickHouseStore implements Store {
         return (await result.json()) as T[];
       } catch (err) {
         throw new StoreError('STORE_QUERY_FAILED', `ClickHouse query failed: ${describeError(err)}`, { cause: err });
+      } finally {
+        reader.running -= 1;
       }
     });
   }
@@ -198,25 +209,25 @@ class ClickHouseStore implements Store {
       clearTimeout(timer);
     }
     await this.client.close();
-    if (this.reader !== this.client) await this.reader.close();
+    for (const reader of this.readers) if (reader.client !== this.client) await reader.client.close();
   }
 }
 
 /** Opens the store and makes sure the database exists. Migrations are separate (`migrate`). */
 export async function openStore(options: StoreOptions): Promise<Store> {
   let client: ClickHouseClient;
-  let reader: ClickHouseClient | undefined;
+  const readers: ClickHouseClient[] = [];
   let location: string;
   if (options.mode === 'embedded') {
     if (!options.dataDir) throw new StoreError('STORE_UNAVAILABLE', 'Embedded store needs a data directory (CXV_DATA_DIR).');
     // chDB is a ~540 MB native library: load it only when embedded mode asks for it.
     const { createChdbConnection } = await import('chdb/connection');
     const dataDir = options.dataDir;
-    // Two connections on one folder (chDB lets them coexist): writes on one, reads on the other.
+    // Connections on one folder coexist (chDB): writes on one, reads on the others.
     const open = () =>
       createClient({ connection: createChdbConnection({ path: dataDir }) } as unknown as Parameters<typeof createClient>[0]);
     client = open();
-    reader = open();
+    for (let i = 0; i < READ_CONNECTIONS; i += 1) readers.push(open());
     location = options.dataDir;
   } else {
     if (!options.url) throw new StoreError('STORE_UNAVAILABLE', 'External store needs CLICKHOUSE_URL.');
@@ -244,7 +255,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     u.password = '';
     location = u.toString();
   }
-  const store = new ClickHouseStore(client, options.mode, options.database, location, reader);
+  const store = new ClickHouseStore(client, options.mode, options.database, location, readers);
   try {
     await store.command(`CREATE DATABASE IF NOT EXISTS ${options.database}`);
   } catch (err) {
