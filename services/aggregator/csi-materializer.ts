@@ -31,6 +31,47 @@ export interface MaterializerOptions {
 
 const MINUTE = 60_000;
 const KEYS_PER_READ = 500;
+/** How many minutes a key's read may span beyond its own (sharing a read with other keys). */
+const MAX_WIDENING_MS = 15 * MINUTE;
+
+/** A key to score, and its minutes to score: window starts in [from, until). */
+interface KeyMinutes {
+  service: string;
+  region: string;
+  from: number;
+  until: number;
+}
+
+/**
+ * The reads of a tick: keys sorted by the minutes they touched, each read up to
+ * KEYS_PER_READ keys over the union of their minutes, as long as that union is at most
+ * MAX_WIDENING_MS longer than any member's own span. Live traffic touches nearly the same
+ * minutes everywhere (one or a few reads); keys replayed over a long range are read
+ * apart instead of widening everyone's read. Each key keeps its own minutes (`score`).
+ */
+export function readGroups(
+  touched: ReadonlyArray<{ service: string; region: string; first: number; last: number }>,
+): Array<{ from: number; to: number; keys: KeyMinutes[] }> {
+  const sorted = [...touched].sort((a, b) => a.first - b.first || a.last - b.last);
+  const groups: Array<{ from: number; to: number; keys: KeyMinutes[]; shortest: number }> = [];
+  for (const t of sorted) {
+    const span = t.last - t.first;
+    const key = { service: t.service, region: t.region, from: t.first, until: t.last + MINUTE };
+    const g = groups.at(-1);
+    if (g && g.keys.length < KEYS_PER_READ) {
+      const from = Math.min(g.from, t.first);
+      const to = Math.max(g.to, t.last + MINUTE);
+      const shortest = Math.min(g.shortest, span + MINUTE);
+      if (to - from - shortest <= MAX_WIDENING_MS) {
+        Object.assign(g, { from, to, shortest });
+        g.keys.push(key);
+        continue;
+      }
+    }
+    groups.push({ from: t.first, to: t.last + MINUTE, keys: [key], shortest: span + MINUTE });
+  }
+  return groups.map(({ from, to, keys }) => ({ from, to, keys }));
+}
 /** csi_1m's columns (sql/0004_csi_windows.sql) in the order of `rows`' fields. */
 export const CSI_COLUMNS = [
   'model_version',
@@ -72,25 +113,15 @@ export class CsiMaterializer {
   async tick(): Promise<number> {
     const startedAt = this.now();
     const touched = await keysWrittenSince(this.o.store, this.since);
-    // Keys touched over the same minutes are read together (live traffic: nearly all of
-    // them); a key replayed over a long range gets its own read instead of widening everyone's.
-    const byRange = new Map<string, { from: number; to: number; keys: Array<{ service: string; region: string }> }>();
-    for (const t of touched) {
-      const range = { from: t.first, to: t.last + MINUTE };
-      const id = `${range.from}:${range.to}`;
-      const group = byRange.get(id) ?? { ...range, keys: [] };
-      group.keys.push({ service: t.service, region: t.region });
-      byRange.set(id, group);
-    }
     let rows = 0;
-    for (const group of byRange.values()) rows += await this.score(group.keys, group.from, group.to);
+    for (const group of readGroups(touched)) rows += await this.score(group.keys, group.from, group.to);
     this.since = startedAt - 5_000;
     return rows;
   }
 
   /** Re-scores every (service, region, minute) with data in [from, to) under the model in force. */
   async recompute(from: number, to: number, onProgress?: (done: number, total: number) => void): Promise<number> {
-    const keys = await keysWithData(this.o.store, { from, to });
+    const keys = (await keysWithData(this.o.store, { from, to })).map((k) => ({ ...k, from, until: to }));
     let rows = 0;
     for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
       rows += await this.score(keys.slice(i, i + KEYS_PER_READ), from, to);
@@ -99,13 +130,20 @@ export class CsiMaterializer {
     return rows;
   }
 
-  /** Scores the keys' minutes in [from, to) and stores them; returns the rows written. */
-  private async score(keys: Array<{ service: string; region: string }>, from: number, to: number): Promise<number> {
+  /** Reads the keys over [from, to), scores each key's own minutes and stores them; returns the rows written. */
+  private async score(keys: KeyMinutes[], from: number, to: number): Promise<number> {
     let rows = 0;
     for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
       const chunk = keys.slice(i, i + KEYS_PER_READ);
       const byKey = await readKpiBucketsByKey(this.o.store, { keys: chunk, from, to, stepSec: 60 });
-      const out = chunk.flatMap((k) => this.rows(k.service, k.region, byKey.get(kpiKeyId(k.service, k.region)) ?? []));
+      const out = chunk.flatMap((k) => {
+        const buckets = byKey.get(kpiKeyId(k.service, k.region)) ?? [];
+        return this.rows(
+          k.service,
+          k.region,
+          buckets.filter((b) => b.start >= k.from && b.start < k.until),
+        );
+      });
       if (out.length > 0) await this.o.store.insert('csi_1m', new TsvRows(CSI_COLUMNS, out));
       rows += out.length;
     }
