@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readGroups } from '../../services/aggregator/csi-materializer.ts';
+import { keysPerRead, readGroups } from '../../services/aggregator/csi-materializer.ts';
 
 const M = 60_000;
 const key = (name: string, firstMin: number, lastMin: number) => ({
@@ -44,9 +44,16 @@ describe('the CSI materializer’s reads (readGroups)', () => {
     expect(mixed.map((g) => g.keys.map((k) => k.service))).toEqual([['replayed'], ['live1', 'live2']]);
   });
 
-  it('reads at most 500 keys at a time', () => {
-    const many = Array.from({ length: 1_200 }, (_, i) => key(`s${i}`, 3, 4));
-    expect(readGroups(many).map((g) => g.keys.length)).toEqual([500, 500, 200]);
+  it('reads at most 50,000 key-minutes and 5,000 keys at a time', () => {
+    expect(keysPerRead(2 * M)).toBe(5_000);
+    expect(keysPerRead(100 * M)).toBe(500);
+    expect(keysPerRead(1440 * M)).toBe(34);
+    expect(keysPerRead(90 * 1440 * M)).toBe(1);
+    // 12,000 keys over the same 2 minutes; 1,200 keys over the same 100 minutes.
+    const live = Array.from({ length: 12_000 }, (_, i) => key(`s${i}`, 3, 4));
+    expect(readGroups(live).map((g) => g.keys.length)).toEqual([5_000, 5_000, 2_000]);
+    const wide = Array.from({ length: 1_200 }, (_, i) => key(`s${i}`, 0, 99));
+    expect(readGroups(wide).map((g) => g.keys.length)).toEqual([500, 500, 200]);
     expect(readGroups([])).toEqual([]);
   });
 });
