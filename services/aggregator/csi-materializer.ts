@@ -17,8 +17,7 @@ import { keysWithData, keysWrittenSince } from '../shared/vitals/written.ts';
  *
  * Keys are read in groups (`readKpiBucketsByKey`, up to `keysPerRead` at a time), so a
  * tick costs a few queries whatever the number of keys; one query per key made a tick
- * of 1,000 keys take longer than the interval, and 500 keys per read made a tick of
- * 100,000 keys 280 reads.
+ * of 1,000 keys take longer than the interval.
  */
 
 export interface MaterializerOptions {
@@ -31,9 +30,11 @@ export interface MaterializerOptions {
 }
 
 const MINUTE = 60_000;
-/** Key-minutes one read may return at most (memory), and keys one read may name at most. */
+/** Key-minutes one read returns at most (they are held in memory with their rows)... */
 const MINUTES_PER_READ = 50_000;
+/** ...and keys one read names at most: at 500, a tick of 100,000 keys took 280 reads. */
 const MAX_KEYS_PER_READ = 5_000;
+/** csi_1m rows per insert: one of 23,000 rows took longer than five of 5,000 (chDB, 10,000 keys). */
 const ROWS_PER_INSERT = 5_000;
 
 /** How many keys one read over `spanMs` takes: 5,000 over 10 minutes or less, 34 over a day. */
@@ -155,7 +156,6 @@ export class CsiMaterializer {
           buckets.filter((b) => b.start >= k.from && b.start < k.until),
         );
       });
-      // Inserts of a few thousand rows: one of 23,000 took longer than five of 5,000 (chDB, 10,000 keys).
       for (let j = 0; j < out.length; j += ROWS_PER_INSERT) {
         await this.o.store.insert('csi_1m', new TsvRows(CSI_COLUMNS, out.slice(j, j + ROWS_PER_INSERT)));
       }
