@@ -128,7 +128,13 @@ export function storedExplanation(score: CsiScore): StoredExplanation {
   return {
     contributions: score.contributions
       .filter((c) => c.score !== null)
-      .map((c) => ({ kqi: c.kqi, weightShare: c.weightShare, score: c.score, contribution: c.contribution, pointsLost: c.pointsLost })),
+      .map((c) => ({
+        kqi: c.kqi,
+        weightShare: c.weightShare,
+        score: c.score,
+        contribution: c.contribution,
+        pointsLost: c.pointsLost,
+      })),
     kqis: score.kqis
       .filter((k) => k.score !== null)
       .map((k) => ({

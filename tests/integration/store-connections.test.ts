@@ -28,12 +28,10 @@ describe('embedded store connections', () => {
         .command(`INSERT INTO ${store.table('t')} SELECT sipHash64(number) FROM numbers(200000000) WHERE number % 1000 = 7`)
         .then(() => order.push('write'));
       await new Promise((resolve) => setTimeout(resolve, 50));
-      const read = store
-        .query<{ n: string }>(`SELECT count() AS n FROM ${store.table('t')} WHERE x <= 2`)
-        .then((rows) => {
-          order.push('read');
-          return rows;
-        });
+      const read = store.query<{ n: string }>(`SELECT count() AS n FROM ${store.table('t')} WHERE x <= 2`).then((rows) => {
+        order.push('read');
+        return rows;
+      });
       const [rows] = await Promise.all([read, write]);
       expect(order).toEqual(['read', 'write']);
       expect(Number(rows[0]?.n)).toBe(2);
