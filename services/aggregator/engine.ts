@@ -220,6 +220,14 @@ export const versionHash = (idHash: number, fingerprint: number): number => even
 export class WindowEngine {
   private readonly families = new Map<string, Family<unknown, unknown>>();
   private readonly windows = new Map<string, WindowEntry>();
+  /**
+   * The dirty windows (`entry.dirty`): what `due` and `commitSafeOffsets` visit, so a flush
+   * costs what changed since the last one, not every window held for the allowed lateness.
+   * Only a dirty window holds unwritten offsets (`firstUnwrittenOffset`).
+   */
+  private readonly dirtyWindows = new Set<WindowEntry>();
+  /** Every window in memory by its end: `evict` visits only the ends the watermarks can have made final. */
+  private readonly byEnd = new Map<number, Set<WindowEntry>>();
   private readonly partitions = new Map<string, PartitionClock>();
   private lastVersion = 0;
   private lastTooLateWatermark = Number.NaN;
@@ -232,6 +240,36 @@ export class WindowEngine {
 
   private static id(family: string, key: string, windowStart: number): string {
     return `${family}\u0000${key}\u0000${windowStart}`;
+  }
+
+  private hold(id: string, entry: WindowEntry): void {
+    this.windows.set(id, entry);
+    let ending = this.byEnd.get(entry.windowEnd);
+    if (!ending) {
+      ending = new Set();
+      this.byEnd.set(entry.windowEnd, ending);
+    }
+    ending.add(entry);
+  }
+
+  private drop(entry: WindowEntry): void {
+    this.windows.delete(WindowEngine.id(entry.family, entry.key, entry.windowStart));
+    this.dirtyWindows.delete(entry);
+    const ending = this.byEnd.get(entry.windowEnd);
+    ending?.delete(entry);
+    if (ending?.size === 0) this.byEnd.delete(entry.windowEnd);
+  }
+
+  private markDirtyEntry(entry: WindowEntry): void {
+    entry.dirty = true;
+    this.dirtyWindows.add(entry);
+  }
+
+  /** Each fed partition's watermark, computed once per call of a scan (`due`, `evict`). */
+  private watermarks(wallNow: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [p, clock] of this.partitions) out.set(p, this.clockWatermark(clock, wallNow));
+    return out;
   }
 
   /** Record that `offset` of `partition` was consumed (every message, whatever it was). */
@@ -320,7 +358,7 @@ export class WindowEngine {
     }
     if (!entry) {
       entry = this.newEntry(familyName, key, windowStart, family.create(key, windowStart));
-      this.windows.set(id, entry);
+      this.hold(id, entry);
     }
     family.add(entry.state, event);
     if (idHash !== undefined) {
@@ -401,7 +439,7 @@ export class WindowEngine {
   private changed(entry: WindowEntry, partition: string, offset: number): void {
     entry.lastOffset = withOffset(entry.lastOffset, partition, (last) => Math.max(last ?? -1, offset));
     this.holdOffset(entry, partition, offset);
-    entry.dirty = true;
+    this.markDirtyEntry(entry);
   }
 
   /** Keeps `offset` of `partition` uncommitted until the window is written, unless an earlier one already is. */
@@ -456,7 +494,7 @@ export class WindowEngine {
     }
     entry.written = true;
     entry.version = version;
-    this.windows.set(id, entry);
+    this.hold(id, entry);
     this.lastVersion = Math.max(this.lastVersion, version);
   }
 
@@ -469,7 +507,7 @@ export class WindowEngine {
     let marked = 0;
     for (const entry of this.windows.values()) {
       if (!match(entry)) continue;
-      entry.dirty = true;
+      this.markDirtyEntry(entry);
       if (hold) this.holdOffset(entry, hold.partition, hold.offset);
       marked += 1;
     }
@@ -483,15 +521,17 @@ export class WindowEngine {
    */
   due(wallNow: number, force = false): WindowEntry[] {
     const out: WindowEntry[] = [];
-    for (const entry of this.windows.values()) {
-      if (!entry.dirty) continue;
-      if (force || this.closed(entry, wallNow)) out.push(entry);
+    const watermarks = force ? undefined : this.watermarks(wallNow);
+    for (const entry of this.dirtyWindows) {
+      if (!watermarks || this.closed(entry, watermarks)) out.push(entry);
     }
     return out.sort((a, b) => a.windowStart - b.windowStart);
   }
 
-  private closed(entry: WindowEntry, wallNow: number): boolean {
-    for (const p of entry.lastOffset.keys()) if (this.watermark(p, wallNow) < entry.windowEnd) return false;
+  private closed(entry: WindowEntry, watermarks: ReadonlyMap<string, number>): boolean {
+    for (const p of entry.lastOffset.keys()) {
+      if ((watermarks.get(p) ?? Number.NEGATIVE_INFINITY) < entry.windowEnd) return false;
+    }
     return entry.lastOffset.size > 0 || entry.written;
   }
 
@@ -507,10 +547,12 @@ export class WindowEngine {
    * again when it closes.
    */
   markWritten(entries: WindowEntry[], versions: number[], wallNow: number): void {
+    const watermarks = this.watermarks(wallNow);
     entries.forEach((entry, i) => {
       entry.dirty = false;
+      this.dirtyWindows.delete(entry);
       entry.written = true;
-      if (!entry.emitted && this.closed(entry, wallNow)) entry.emitted = true;
+      if (!entry.emitted && this.closed(entry, watermarks)) entry.emitted = true;
       entry.version = versions[i] ?? entry.version;
       entry.firstUnwrittenOffset = NONE_MAP;
       entry.pendingRaw = NONE_LINES;
@@ -520,16 +562,25 @@ export class WindowEngine {
 
   /** Drops written windows that no event can change any more. Returns how many. */
   evict(wallNow: number): number {
+    const watermarks = this.watermarks(wallNow);
+    let highest = Number.NEGATIVE_INFINITY;
+    for (const w of watermarks.values()) highest = Math.max(highest, w);
+    // A window is final once every partition that fed it passed its end + the lateness:
+    // ends no watermark has passed that far hold no final window.
+    const ends = [...this.byEnd.keys()].filter((end) => end + this.options.allowedLatenessMs <= highest);
     let evicted = 0;
-    for (const [id, entry] of this.windows) {
-      if (entry.dirty || !entry.written) continue;
-      let final = true;
-      for (const p of entry.lastOffset.keys()) {
-        if (this.watermark(p, wallNow) < entry.windowEnd + this.options.allowedLatenessMs) final = false;
-      }
-      if (final) {
-        this.windows.delete(id);
-        evicted += 1;
+    for (const end of ends) {
+      const finalAt = end + this.options.allowedLatenessMs;
+      for (const entry of this.byEnd.get(end) ?? []) {
+        if (entry.dirty || !entry.written) continue;
+        let final = true;
+        for (const p of entry.lastOffset.keys()) {
+          if ((watermarks.get(p) ?? Number.NEGATIVE_INFINITY) < finalAt) final = false;
+        }
+        if (final) {
+          this.drop(entry);
+          evicted += 1;
+        }
       }
     }
     return evicted;
@@ -539,7 +590,8 @@ export class WindowEngine {
   commitSafeOffsets(): Map<string, number> {
     const safe = new Map<string, number>();
     for (const [p, clock] of this.partitions) safe.set(p, clock.lastConsumedOffset + 1);
-    for (const entry of this.windows.values()) {
+    // Only a dirty window holds offsets not written yet.
+    for (const entry of this.dirtyWindows) {
       for (const [p, offset] of entry.firstUnwrittenOffset) {
         safe.set(p, Math.min(safe.get(p) ?? offset, offset));
       }
@@ -551,8 +603,8 @@ export class WindowEngine {
   release(partitionIds: Iterable<string>): void {
     const gone = new Set(partitionIds);
     for (const p of gone) this.partitions.delete(p);
-    for (const [id, entry] of this.windows) {
-      if ([...entry.lastOffset.keys()].every((p) => gone.has(p))) this.windows.delete(id);
+    for (const entry of [...this.windows.values()]) {
+      if ([...entry.lastOffset.keys()].every((p) => gone.has(p))) this.drop(entry);
     }
   }
 

@@ -200,4 +200,44 @@ describe('WindowEngine', () => {
     expect(e.add('sum', 'k', H + 4000, 'live:0', 1, 16, wall)).toBe('too_late');
     expect(e.tooLateWatermark).toBe(wall - 5000);
   });
+
+  it('scans only what a flush can act on, and a lagging partition keeps what it fed (dirty set, windows by end)', () => {
+    const e = engine({ idlePartitionMs: 10 * MIN });
+    // Minute 0: key a from p:0, key b from p:0 and p:1; minute 1: key a from p:0.
+    e.add('sum', 'a', T0 + 1000, 'p:0', 0, 1, T0);
+    e.add('sum', 'b', T0 + 2000, 'p:0', 1, 2, T0);
+    e.add('sum', 'b', T0 + 3000, 'p:1', 0, 4, T0);
+    e.add('sum', 'a', T0 + MIN + 1000, 'p:0', 2, 8, T0);
+    // A checkpoint writes every dirty window; nothing is left to commit-hold afterwards.
+    const all = e.due(T0, true);
+    expect(totals(all)).toEqual([
+      ['a', 0, 1],
+      ['b', 0, 6],
+      ['a', MIN, 8],
+    ]);
+    e.markWritten(all, [1, 2, 3], T0);
+    expect(e.due(T0, true)).toEqual([]);
+    expect(Object.fromEntries(e.commitSafeOffsets())).toEqual({ 'p:0': 3, 'p:1': 1 });
+    // p:0 runs far ahead (past minute 1's end + the lateness); p:1 stays at minute 0.
+    e.add('sum', 'c', T0 + 10 * MIN, 'p:0', 3, 16, T0);
+    expect(Object.fromEntries(e.commitSafeOffsets())).toEqual({ 'p:0': 3, 'p:1': 1 });
+    // Minute 0's a and minute 1's a are final; b is held by p:1, c is dirty.
+    expect(e.evict(T0)).toBe(2);
+    expect(e.has('sum', 'a', T0)).toBe(false);
+    expect(e.has('sum', 'a', T0 + MIN)).toBe(false);
+    expect(e.has('sum', 'b', T0)).toBe(true);
+    expect(e.size).toBe(2);
+    // b gets a late update from p:1: dirty again, due once p:1's watermark passes its end.
+    expect(e.add('sum', 'b', T0 + 4000, 'p:1', 1, 32, T0)).toBe('counted');
+    expect(Object.fromEntries(e.commitSafeOffsets())).toEqual({ 'p:0': 3, 'p:1': 1 });
+    expect(totals(e.due(T0))).toEqual([]);
+    e.add('sum', 'd', T0 + 2 * MIN + 6000, 'p:1', 2, 64, T0);
+    // c (minute 10) is not closed: p:0's watermark is 5 s short of its end.
+    expect(totals(e.due(T0))).toEqual([['b', 0, 38]]);
+    // A partition taken away takes the windows only it fed out of every index.
+    e.release(['p:1']);
+    expect(e.has('sum', 'd', T0 + 2 * MIN)).toBe(false);
+    expect(e.has('sum', 'b', T0)).toBe(true);
+    expect(totals(e.due(T0, true)).map(([key]) => key)).toEqual(['b', 'c']);
+  });
 });

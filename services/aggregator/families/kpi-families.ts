@@ -1,7 +1,13 @@
-import { addContact, type ContactThresholds, DEFAULT_CONTACT_THRESHOLDS, emptyContact } from '../../shared/kpi/contact.ts';
-import { addProbe, emptyProbe } from '../../shared/kpi/probe.ts';
-import { addSocial, emptySocial } from '../../shared/kpi/social.ts';
-import { addSurvey, emptySurvey } from '../../shared/kpi/survey.ts';
+import {
+  addContact,
+  CONTACT_FAMILY,
+  type ContactAccumulator,
+  type ContactThresholds,
+  DEFAULT_CONTACT_THRESHOLDS,
+} from '../../shared/kpi/contact.ts';
+import { PROBE_FAMILY, type ProbeAccumulator } from '../../shared/kpi/probe.ts';
+import { SOCIAL_FAMILY, type SocialAccumulator } from '../../shared/kpi/social.ts';
+import { SURVEY_FAMILY, type SurveyAccumulator } from '../../shared/kpi/survey.ts';
 import type { ContactRecord } from '../../shared/sources/contact.ts';
 import type { ProbeRecord } from '../../shared/sources/probe.ts';
 import type { SocialRecord } from '../../shared/sources/social.ts';
@@ -18,18 +24,18 @@ import { kpiBinding } from './generic.ts';
  * there.
  */
 
-export const probeQualityBinding = kpiBinding<ProbeRecord, ReturnType<typeof emptyProbe>>({
+export const probeQualityBinding = kpiBinding<ProbeRecord, ProbeAccumulator>({
   source: 'probe',
   family: 'probe',
   dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
-  empty: emptyProbe,
+  empty: PROBE_FAMILY.empty,
   add: (acc, r) => {
-    addProbe(acc, r);
+    PROBE_FAMILY.add(acc, r);
   },
 });
 
 export function contactBinding(thresholds: ContactThresholds = DEFAULT_CONTACT_THRESHOLDS) {
-  return kpiBinding<ContactRecord, ReturnType<typeof emptyContact>>({
+  return kpiBinding<ContactRecord, ContactAccumulator>({
     source: 'contact',
     family: 'contact',
     dims: (r) => ({
@@ -40,29 +46,29 @@ export function contactBinding(thresholds: ContactThresholds = DEFAULT_CONTACT_T
       queue: r.queue,
       origin: r.origin,
     }),
-    empty: emptyContact,
+    empty: CONTACT_FAMILY.empty,
     add: (acc, r) => {
       addContact(acc, r, thresholds);
     },
   });
 }
 
-export const surveyBinding = kpiBinding<SurveyRecord, ReturnType<typeof emptySurvey>>({
+export const surveyBinding = kpiBinding<SurveyRecord, SurveyAccumulator>({
   source: 'survey',
   family: 'survey',
   dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
-  empty: emptySurvey,
+  empty: SURVEY_FAMILY.empty,
   add: (acc, r) => {
-    addSurvey(acc, r);
+    SURVEY_FAMILY.add(acc, r);
   },
 });
 
-export const socialBinding = kpiBinding<SocialRecord, ReturnType<typeof emptySocial>>({
+export const socialBinding = kpiBinding<SocialRecord, SocialAccumulator>({
   source: 'social',
   family: 'social',
   dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
-  empty: emptySocial,
+  empty: SOCIAL_FAMILY.empty,
   add: (acc, r) => {
-    addSocial(acc, r);
+    SOCIAL_FAMILY.add(acc, r);
   },
 });

@@ -117,6 +117,11 @@ export const SETTINGS = {
     default: './data',
     doc: 'Embedded ClickHouse (chDB) data folder. Kept across restarts.',
   },
+  CXV_STORE_READ_CONNECTIONS: {
+    schema: intIn(0, 8),
+    default: '2',
+    doc: 'Embedded chDB: connections that run queries, beside the one that runs inserts and commands (chDB runs one statement at a time per connection, so a read waits only behind reads). 0 = reads share the insert connection. Ignored with CLICKHOUSE_URL.',
+  },
   CXV_LOG_LEVEL: {
     schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     default: 'info',
@@ -456,6 +461,8 @@ export interface Config {
     user: string;
     password: string;
     database: string;
+    /** Embedded: chDB connections for queries beside the insert connection (CXV_STORE_READ_CONNECTIONS). */
+    readConnections: number;
     /** ClickHouse cluster name: replicated + distributed tables (CLICKHOUSE_CLUSTER). */
     cluster: string | undefined;
     /** https CA (and client certificate) files; undefined → the system CAs. */
@@ -584,6 +591,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: v.CLICKHOUSE_USER,
       password: secrets.clickhousePassword,
       database: v.CLICKHOUSE_DATABASE,
+      readConnections: v.CXV_STORE_READ_CONNECTIONS,
       cluster: v.CLICKHOUSE_CLUSTER as string | undefined,
       tls: secrets.clickhouseTls,
     },

@@ -26,6 +26,7 @@
  */
 
 import { ratio } from './catalog.ts';
+import type { KpiFamilyDefinition } from './family.ts';
 
 /** What the accumulator needs of a ContactRecord (services/shared/sources/contact.ts). */
 export interface ContactMeasurement {
@@ -139,3 +140,32 @@ export function contactKpis(acc: ContactAccumulator): ContactKpis {
     transferRate: ratio(acc.transferred, acc.transfersReported),
   };
 }
+
+/** The contact-center family (family.ts); `add` uses DEFAULT_CONTACT_THRESHOLDS (the aggregator's binding passes the configured ones). */
+export const CONTACT_FAMILY: KpiFamilyDefinition<ContactAccumulator, ContactMeasurement, 'contact'> = {
+  name: 'contact',
+  empty: emptyContact,
+  add: (acc, m) => addContact(acc, m),
+  merge: mergeContact,
+  kpis: (acc) => {
+    const c = contactKpis(acc);
+    return {
+      offered: c.offered,
+      answered: c.answered,
+      abandoned: c.abandoned,
+      short_abandons: c.shortAbandons,
+      asa_sec: c.asaSec,
+      service_level: c.serviceLevel,
+      abandonment_rate: c.abandonmentRate,
+      aht_sec: c.ahtSec,
+      fcr: c.fcr,
+      transfer_rate: c.transferRate,
+    };
+  },
+  shares: {
+    service_level: (c) => ({ numerator: c.answeredWithinServiceLevel, denominator: c.answered + c.abandoned }),
+    abandonment_rate: (c) => ({ numerator: c.abandoned, denominator: c.answered + c.abandoned }),
+    fcr: (c) => ({ numerator: c.resolvedFirstContact, denominator: c.resolutionReported }),
+    transfer_rate: (c) => ({ numerator: c.transferred, denominator: c.transfersReported }),
+  },
+};

@@ -23,11 +23,13 @@ import {
   type AvailabilityCounts,
   addCounts,
   availability,
+  availabilityBasis,
   type MaintenanceCover,
   serviceability,
   zeroAvailabilityCounts,
 } from './availability.ts';
 import { ratio } from './catalog.ts';
+import type { KpiFamilyDefinition } from './family.ts';
 import { addToSketch, emptySketch, mergeSketches, type QuantileSketch, sketchQuantile } from './sketch.ts';
 
 /** What the accumulator needs of a ProbeRecord (services/shared/sources/probe.ts). */
@@ -181,3 +183,33 @@ export function probeKpis(acc: ProbeAccumulator, options: ProbeKpiOptions = {}):
     mos: ratio(acc.mosSum, acc.mosSamples),
   };
 }
+
+/** The probe family (family.ts). Availability/Serviceability's maintenance split is re-read from probe_kpi_1m on the read side (vitals/probe-counts.ts). */
+export const PROBE_FAMILY: KpiFamilyDefinition<ProbeAccumulator, ProbeMeasurement, 'probe'> = {
+  name: 'probe',
+  empty: emptyProbe,
+  add: (acc, m) => addProbe(acc, m),
+  merge: mergeProbe,
+  kpis: (acc, options) => {
+    const p = probeKpis(acc, options);
+    return {
+      test_success_rate: p.testSuccessRate,
+      serviceability: p.serviceability,
+      availability: p.availability,
+      latency_p50_ms: p.latencyP50Ms,
+      latency_p95_ms: p.latencyP95Ms,
+      jitter_ms: p.jitterMs,
+      packet_loss_pct: p.packetLossPct,
+      throughput_p50_kbps: p.throughputP50Kbps,
+      mos: p.mos,
+    };
+  },
+  shares: {
+    test_success_rate: (acc) => ({ numerator: acc.availability.successes, denominator: acc.availability.attempts }),
+    serviceability: (acc) => ({ numerator: acc.availability.successes, denominator: acc.availability.attempts }),
+    availability: (acc, options) => {
+      const basis = availabilityBasis(acc.availability, { excuseRetroactive: options.excuseRetroactive ?? false });
+      return { numerator: basis.successes, denominator: basis.attempts };
+    },
+  },
+};

@@ -9,6 +9,7 @@
  */
 
 import { ratio } from './catalog.ts';
+import type { KpiFamilyDefinition } from './family.ts';
 
 /** Strictly below this a mention is negative; the dead band around 0 keeps neutral noise out. */
 export const NEGATIVE_SENTIMENT_BELOW = -0.05;
@@ -56,3 +57,23 @@ export function socialKpis(acc: SocialAccumulator): SocialKpis {
     meanSentiment: ratio(acc.sentimentSum, acc.mentions),
   };
 }
+
+/** The social family (family.ts). Surge comes from the sequence of windows (surge.ts), through the options. */
+export const SOCIAL_FAMILY: KpiFamilyDefinition<SocialAccumulator, SocialMeasurement, 'social'> = {
+  name: 'social',
+  empty: emptySocial,
+  add: addSocial,
+  merge: mergeSocial,
+  kpis: (acc, options) => {
+    const m = socialKpis(acc);
+    return {
+      social_volume: m.volume,
+      social_negative_share: m.negativeShare,
+      social_mean_sentiment: m.meanSentiment,
+      social_surge: options.socialSurge ?? null,
+    };
+  },
+  shares: {
+    social_negative_share: (s) => ({ numerator: s.negativeMentions, denominator: s.mentions }),
+  },
+};

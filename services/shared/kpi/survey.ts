@@ -10,6 +10,7 @@
  */
 
 import { ratio } from './catalog.ts';
+import type { KpiFamilyDefinition } from './family.ts';
 
 /** What the accumulator needs of a SurveyRecord (services/shared/sources/survey.ts). */
 export interface SurveyMeasurement {
@@ -88,3 +89,16 @@ export function surveyKpis(acc: SurveyAccumulator): SurveyKpis {
     cesResponses: acc.cesResponses,
   };
 }
+
+/** The survey family (family.ts). */
+export const SURVEY_FAMILY: KpiFamilyDefinition<SurveyAccumulator, SurveyMeasurement, 'survey'> = {
+  name: 'survey',
+  empty: emptySurvey,
+  add: addSurvey,
+  merge: mergeSurvey,
+  kpis: (acc) => {
+    const s = surveyKpis(acc);
+    return { nps: s.nps, csat: s.csat, ces: s.ces };
+  },
+  shares: {},
+};

@@ -22,6 +22,8 @@ export interface StoreOptions {
   password?: string;
   database: string;
   dataDir?: string;
+  /** Embedded: chDB connections for queries beside the one for inserts and commands (0 = queries share it). Default 2. */
+  readConnections?: number;
   /** https to ClickHouse: the CA that signed its certificate, and a client certificate for mutual TLS (PEM files). */
   tls?: StoreTls | undefined;
   log: Logger;
@@ -83,7 +85,7 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
-/** Embedded: the chDB connections that run queries, besides the one for inserts and commands. */
+/** Embedded: the chDB connections that run queries, besides the one for inserts and commands (CXV_STORE_READ_CONNECTIONS). */
 const READ_CONNECTIONS = 2;
 
 /** How long close() waits for queries and inserts already running before it closes the connection anyway. */
@@ -227,7 +229,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const open = () =>
       createClient({ connection: createChdbConnection({ path: dataDir }) } as unknown as Parameters<typeof createClient>[0]);
     client = open();
-    for (let i = 0; i < READ_CONNECTIONS; i += 1) readers.push(open());
+    for (let i = 0; i < (options.readConnections ?? READ_CONNECTIONS); i += 1) readers.push(open());
     location = options.dataDir;
   } else {
     if (!options.url) throw new StoreError('STORE_UNAVAILABLE', 'External store needs CLICKHOUSE_URL.');

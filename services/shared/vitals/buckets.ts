@@ -1,10 +1,8 @@
 import type { KpiId } from '../kpi/catalog.ts';
-import { emptyContact } from '../kpi/contact.ts';
+import { builtInFamily } from '../kpi/families.ts';
 import { flatten, unflatten } from '../kpi/flatten.ts';
 import { emptyProbe } from '../kpi/probe.ts';
-import { emptySocial } from '../kpi/social.ts';
 import { initialSurgeState, surgeSkip, surgeStep } from '../kpi/surge.ts';
-import { emptySurvey } from '../kpi/survey.ts';
 import { mergeWindows, type WindowAccumulators, windowKpis } from '../kpi/window.ts';
 import { kpiValue } from '../sources/declared-kpi.ts';
 import { declaredKpis } from '../sources/registry.ts';
@@ -142,23 +140,9 @@ async function readBuckets(
     if (slices.due) await slices.turn();
     const b = bucket(idOf(row), Number(row.bucket));
     const sums = row.sums;
-    switch (row.family) {
-      case 'probe':
-        b.accumulators.probe = unflatten(emptyProbe(), sums);
-        break;
-      case 'contact':
-        b.accumulators.contact = unflatten(emptyContact(), sums);
-        break;
-      case 'survey':
-        b.accumulators.survey = unflatten(emptySurvey(), sums);
-        break;
-      case 'social':
-        b.accumulators.social = unflatten(emptySocial(), sums);
-        break;
-      default:
-        b.declared[row.family] = unflattenDeclared(sums);
-        break;
-    }
+    const family = builtInFamily(row.family);
+    if (family) (b.accumulators as Record<string, object>)[family.name] = unflatten(family.empty(), sums);
+    else b.declared[row.family] = unflattenDeclared(sums);
   }
   for (const [id, ofGroup] of probeCounts) {
     for (const [start, counts] of ofGroup) {

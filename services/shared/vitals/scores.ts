@@ -2,10 +2,8 @@ import { explainCsi } from '../../model/explain.ts';
 import { type CsiScore, scoreCsi } from '../../model/score.ts';
 import { scoreValueWeightedCsi, type ValueWeightedCsi } from '../../model/segments.ts';
 import type { CxModel } from '../../model/types.ts';
-import { availabilityBasis } from '../kpi/availability.ts';
-import { isKpiId } from '../kpi/catalog.ts';
-import { emptyContact } from '../kpi/contact.ts';
-import { emptySocial } from '../kpi/social.ts';
+import { KPI_FAMILY_LIST } from '../kpi/families.ts';
+import type { KpiFamilyDefinition, RatioParts, WindowKpiOptions } from '../kpi/family.ts';
 import { declaredKpis } from '../sources/registry.ts';
 import { type KpiBucket, kpiValues } from './buckets.ts';
 
@@ -15,62 +13,29 @@ import { type KpiBucket, kpiValues } from './buckets.ts';
  * functions; the reads that fill the buckets are in buckets.ts.
  */
 
+export type { RatioParts } from '../kpi/family.ts';
+
 /**
- * KPIs that are a share of events (good or bad ones / all): their numerator and
- * denominator are counts, so a goal on them has an error budget and burn rates.
- * Means, percentiles, scores (NPS, CSAT) and counts are not.
+ * The built-in KPIs that are a share of events, each with its family (family.ts `shares`):
+ * a goal on one has an error budget and burn rates.
  */
-const EVENT_SHARES = {
-  test_success_rate: (b, _excuse) => serviceabilityParts(b),
-  serviceability: (b, _excuse) => serviceabilityParts(b),
-  availability: (b, excuse) => {
-    const counts = b.accumulators.probe?.availability;
-    if (!counts) return { numerator: 0, denominator: 0 };
-    const basis = availabilityBasis(counts, { excuseRetroactive: excuse });
-    return { numerator: basis.successes, denominator: basis.attempts };
-  },
-  service_level: (b) => {
-    const c = b.accumulators.contact ?? emptyContact();
-    return { numerator: c.answeredWithinServiceLevel, denominator: c.answered + c.abandoned };
-  },
-  abandonment_rate: (b) => {
-    const c = b.accumulators.contact ?? emptyContact();
-    return { numerator: c.abandoned, denominator: c.answered + c.abandoned };
-  },
-  fcr: (b) => {
-    const c = b.accumulators.contact ?? emptyContact();
-    return { numerator: c.resolvedFirstContact, denominator: c.resolutionReported };
-  },
-  transfer_rate: (b) => {
-    const c = b.accumulators.contact ?? emptyContact();
-    return { numerator: c.transferred, denominator: c.transfersReported };
-  },
-  social_negative_share: (b) => {
-    const s = b.accumulators.social ?? emptySocial();
-    return { numerator: s.negativeMentions, denominator: s.mentions };
-  },
-} satisfies Record<string, (b: KpiBucket, excuseRetroactive: boolean) => RatioParts>;
-
-export interface RatioParts {
-  numerator: number;
-  denominator: number;
-}
-
-function serviceabilityParts(b: KpiBucket): RatioParts {
-  const counts = b.accumulators.probe?.availability;
-  return counts ? { numerator: counts.successes, denominator: counts.attempts } : { numerator: 0, denominator: 0 };
-}
+const EVENT_SHARES = new Map<
+  string,
+  { family: KpiFamilyDefinition<object, never>; parts: (acc: object, options: WindowKpiOptions) => RatioParts }
+>(KPI_FAMILY_LIST.flatMap((family) => Object.entries(family.shares).map(([kpi, parts]) => [kpi, { family, parts }] as const)));
 
 /** Whether a KPI is a share of events (built-in, or a declared `share`). */
 export function isEventShare(kpi: string): boolean {
-  if (Object.hasOwn(EVENT_SHARES, kpi)) return true;
+  if (EVENT_SHARES.has(kpi)) return true;
   return declaredKpis().some((k) => k.id === kpi && k.aggregate === 'share');
 }
 
 /** The counts behind an event-share KPI in a bucket; undefined for other KPIs. */
 export function ratioParts(b: KpiBucket, kpi: string, excuseRetroactive: boolean): RatioParts | undefined {
-  if (isKpiId(kpi) && Object.hasOwn(EVENT_SHARES, kpi)) {
-    return EVENT_SHARES[kpi as keyof typeof EVENT_SHARES](b, excuseRetroactive);
+  const share = EVENT_SHARES.get(kpi);
+  if (share) {
+    const acc = (b.accumulators as Partial<Record<string, object>>)[share.family.name] ?? share.family.empty();
+    return share.parts(acc, { excuseRetroactive });
   }
   const declared = declaredKpis().find((k) => k.id === kpi && k.aggregate === 'share');
   if (!declared) return undefined;
