@@ -15,6 +15,8 @@ export interface EngineGrowthPoint {
   windows: number;
   events: number;
   cpuUsPerEvent: number;
+  /** CPU of the flushes (no I/O) per event, with windows held for the allowed lateness (workers/engine-growth.ts). */
+  flushUsPerEvent?: number;
 }
 
 export interface AggregatorGrowthPoint {
@@ -42,7 +44,9 @@ export async function measureGrowth(o: {
   const engine: EngineGrowthPoint[] = [];
   for (const keys of o.engineKeys) {
     const point = await runWorker<EngineGrowthPoint>('engine-growth', { keys, events: 200_000 });
-    o.log(`  engine, ${keys.toLocaleString('en-US')} keys: ${point.cpuUsPerEvent.toFixed(1)} µs CPU/event`);
+    o.log(
+      `  engine, ${keys.toLocaleString('en-US')} keys: ${point.cpuUsPerEvent.toFixed(1)} µs CPU/event; flushes with windows held ${point.flushUsPerEvent?.toFixed(2) ?? '–'} µs/event`,
+    );
     engine.push(point);
   }
   const aggregator: AggregatorGrowthPoint[] = [];

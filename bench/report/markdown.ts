@@ -246,6 +246,15 @@ function growthVerdicts(r: BenchReport): Array<{ what: string; value: string; ve
       value: `${costs.map((c) => c.toFixed(1)).join(' → ')} µs`,
       verdict: spread <= 1.3 ? 'linear' : `**grows** (×${spread.toFixed(2)} per event)`,
     });
+    const flushes = eng.map((p) => p.flushUsPerEvent ?? Number.NaN);
+    if (flushes.every(Number.isFinite)) {
+      const flushSpread = Math.max(...flushes) / Math.min(...flushes);
+      out.push({
+        what: `flush bookkeeping per event, windows held for the lateness, ${n0(eng[0]?.keys)} → ${n0(eng[eng.length - 1]?.keys)} keys`,
+        value: `${flushes.map((c) => c.toFixed(2)).join(' → ')} µs`,
+        verdict: flushSpread <= 1.3 ? 'flat' : `**grows** (×${flushSpread.toFixed(2)} per event)`,
+      });
+    }
   }
   const agg = r.growth?.aggregator ?? [];
   if (agg.length >= 2) {
@@ -444,8 +453,8 @@ function growthSection(r: BenchReport): string[] {
       'In-memory aggregation (WindowEngine + families, no I/O), 200,000 events spread over more keys:',
       '',
       ...table(
-        ['keys', 'windows', 'CPU µs/event'],
-        g.engine.map((p) => [n0(p.keys), n0(p.windows), p.cpuUsPerEvent.toFixed(1)]),
+        ['keys', 'windows', 'CPU µs/event', 'flushes, windows held: µs/event'],
+        g.engine.map((p) => [n0(p.keys), n0(p.windows), p.cpuUsPerEvent.toFixed(1), p.flushUsPerEvent?.toFixed(2) ?? '–']),
       ),
       '',
     );

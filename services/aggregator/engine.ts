@@ -160,6 +160,14 @@ function withOffset(
   return map;
 }
 
+/** Takes `entry` out of an index by window end, and the end with it once empty. */
+function removeFrom(index: Map<number, Set<WindowEntry>>, entry: WindowEntry): void {
+  const ending = index.get(entry.windowEnd);
+  if (!ending) return;
+  ending.delete(entry);
+  if (ending.size === 0) index.delete(entry.windowEnd);
+}
+
 /** A window's own instance of a sparse field, to change: the shared empty one is replaced by a new one. */
 function own<K, V>(m: ReadonlyMap<K, V>): Map<K, V>;
 function own<T>(m: ReadonlySet<T>): Set<T>;
@@ -221,11 +229,12 @@ export class WindowEngine {
   private readonly families = new Map<string, Family<unknown, unknown>>();
   private readonly windows = new Map<string, WindowEntry>();
   /**
-   * The dirty windows (`entry.dirty`): what `due` and `commitSafeOffsets` visit, so a flush
-   * costs what changed since the last one, not every window held for the allowed lateness.
-   * Only a dirty window holds unwritten offsets (`firstUnwrittenOffset`).
+   * The dirty windows (`entry.dirty`) by end: what `due` and `commitSafeOffsets` visit, so a
+   * flush costs what changed since the last one, not every window held for the allowed
+   * lateness, and `due` looks only at the ends a watermark passed. Only a dirty window
+   * holds unwritten offsets (`firstUnwrittenOffset`).
    */
-  private readonly dirtyWindows = new Set<WindowEntry>();
+  private readonly dirtyByEnd = new Map<number, Set<WindowEntry>>();
   /** Every window in memory by its end: `evict` visits only the ends the watermarks can have made final. */
   private readonly byEnd = new Map<number, Set<WindowEntry>>();
   private readonly partitions = new Map<string, PartitionClock>();
@@ -254,15 +263,33 @@ export class WindowEngine {
 
   private drop(entry: WindowEntry): void {
     this.windows.delete(WindowEngine.id(entry.family, entry.key, entry.windowStart));
-    this.dirtyWindows.delete(entry);
-    const ending = this.byEnd.get(entry.windowEnd);
-    ending?.delete(entry);
-    if (ending?.size === 0) this.byEnd.delete(entry.windowEnd);
+    this.markClean(entry);
+    removeFrom(this.byEnd, entry);
   }
 
+  /** `entry.dirty` is true exactly while the entry is in `dirtyByEnd`. */
   private markDirtyEntry(entry: WindowEntry): void {
+    if (entry.dirty) return;
     entry.dirty = true;
-    this.dirtyWindows.add(entry);
+    let ending = this.dirtyByEnd.get(entry.windowEnd);
+    if (!ending) {
+      ending = new Set();
+      this.dirtyByEnd.set(entry.windowEnd, ending);
+    }
+    ending.add(entry);
+  }
+
+  private markClean(entry: WindowEntry): void {
+    if (!entry.dirty) return;
+    entry.dirty = false;
+    removeFrom(this.dirtyByEnd, entry);
+  }
+
+  /** The highest of the partitions' watermarks: no window ending after it can be closed (`due`) or final (`evict`). */
+  private static highest(watermarks: ReadonlyMap<string, number>): number {
+    let highest = Number.NEGATIVE_INFINITY;
+    for (const w of watermarks.values()) highest = Math.max(highest, w);
+    return highest;
   }
 
   /** Each fed partition's watermark, computed once per call of a scan (`due`, `evict`). */
@@ -522,8 +549,10 @@ export class WindowEngine {
   due(wallNow: number, force = false): WindowEntry[] {
     const out: WindowEntry[] = [];
     const watermarks = force ? undefined : this.watermarks(wallNow);
-    for (const entry of this.dirtyWindows) {
-      if (!watermarks || this.closed(entry, watermarks)) out.push(entry);
+    const highest = watermarks ? WindowEngine.highest(watermarks) : Number.POSITIVE_INFINITY;
+    for (const [end, ending] of this.dirtyByEnd) {
+      if (end > highest) continue;
+      for (const entry of ending) if (!watermarks || this.closed(entry, watermarks)) out.push(entry);
     }
     return out.sort((a, b) => a.windowStart - b.windowStart);
   }
@@ -549,8 +578,7 @@ export class WindowEngine {
   markWritten(entries: WindowEntry[], versions: number[], wallNow: number): void {
     const watermarks = this.watermarks(wallNow);
     entries.forEach((entry, i) => {
-      entry.dirty = false;
-      this.dirtyWindows.delete(entry);
+      this.markClean(entry);
       entry.written = true;
       if (!entry.emitted && this.closed(entry, watermarks)) entry.emitted = true;
       entry.version = versions[i] ?? entry.version;
@@ -563,8 +591,7 @@ export class WindowEngine {
   /** Drops written windows that no event can change any more. Returns how many. */
   evict(wallNow: number): number {
     const watermarks = this.watermarks(wallNow);
-    let highest = Number.NEGATIVE_INFINITY;
-    for (const w of watermarks.values()) highest = Math.max(highest, w);
+    const highest = WindowEngine.highest(watermarks);
     // A window is final once every partition that fed it passed its end + the lateness:
     // ends no watermark has passed that far hold no final window.
     const ends = [...this.byEnd.keys()].filter((end) => end + this.options.allowedLatenessMs <= highest);
@@ -591,9 +618,16 @@ export class WindowEngine {
     const safe = new Map<string, number>();
     for (const [p, clock] of this.partitions) safe.set(p, clock.lastConsumedOffset + 1);
     // Only a dirty window holds offsets not written yet.
-    for (const entry of this.dirtyWindows) {
-      for (const [p, offset] of entry.firstUnwrittenOffset) {
-        safe.set(p, Math.min(safe.get(p) ?? offset, offset));
+    for (const ending of this.dirtyByEnd.values()) {
+      for (const entry of ending) {
+        const held = entry.firstUnwrittenOffset;
+        if (held instanceof OneEntry) {
+          // The usual case, without an iterator per window.
+          const offset = held.value as number;
+          safe.set(held.key as string, Math.min(safe.get(held.key as string) ?? offset, offset));
+          continue;
+        }
+        for (const [p, offset] of held) safe.set(p, Math.min(safe.get(p) ?? offset, offset));
       }
     }
     return safe;
