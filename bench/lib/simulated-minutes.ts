@@ -1,8 +1,8 @@
+import { addContact, emptyContact } from '../../services/families/contact/accumulator.ts';
+import { addSocial, emptySocial } from '../../services/families/social/accumulator.ts';
+import { addSurvey, emptySurvey } from '../../services/families/survey/accumulator.ts';
 import type { MinuteCounts } from '../../services/incidents/signals.ts';
 import type { MaintenanceCover } from '../../services/shared/kpi/availability.ts';
-import { addContact, emptyContact } from '../../services/shared/kpi/contact.ts';
-import { addSocial, emptySocial } from '../../services/shared/kpi/social.ts';
-import { addSurvey, emptySurvey } from '../../services/shared/kpi/survey.ts';
 import type { Logger } from '../../services/shared/log.ts';
 import { scoreSentiment } from '../../services/shared/sources/sentiment.ts';
 import { type InjectedIncident, Simulator } from '../../services/simulator/simulator.ts';

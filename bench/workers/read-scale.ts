@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { addProbe, emptyProbe } from '../../services/families/probe/accumulator.ts';
 import { loadModel } from '../../services/model/load.ts';
 import { flatten } from '../../services/shared/kpi/flatten.ts';
-import { addProbe, emptyProbe } from '../../services/shared/kpi/probe.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { declaredKpis } from '../../services/shared/sources/registry.ts';
 import { migrate } from '../../services/shared/store/migrations.ts';

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { probeBinding, splitProbeKey } from '../families/probe/binding.ts';
 import {
   type Bus,
   type ConsumedMessage,
@@ -26,7 +27,6 @@ import {
   windowStartOf,
 } from './engine.ts';
 import { BINDINGS } from './families/index.ts';
-import { probeBinding, splitProbeKey } from './families/probe.ts';
 import {
   currentIndex,
   DEFAULT_CORRECTION_HORIZON_MS,

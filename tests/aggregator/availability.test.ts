@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { classify, type ProbeWindowState, probeFamily, probeKey } from '../../services/aggregator/families/probe.ts';
 import { MaintenanceRegistry } from '../../services/aggregator/maintenance-registry.ts';
+import { classify, type ProbeWindowState, probeFamily, probeKey } from '../../services/families/probe/binding.ts';
+import type { ProbeRecord } from '../../services/families/probe/source.ts';
 import {
   availability,
   isRetroactive,
@@ -8,7 +9,6 @@ import {
   maintenanceCover,
   serviceability,
 } from '../../services/shared/kpi/availability.ts';
-import type { ProbeRecord } from '../../services/shared/sources/probe.ts';
 
 const T = Date.UTC(2026, 10, 23, 10, 0, 0); // a window [T, T+60s)
 const sec = (s: number) => T + s * 1000;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { type Family, WindowEngine } from '../../services/aggregator/engine.ts';
-import { classify, probeFamily, probeStateFromRow } from '../../services/aggregator/families/probe.ts';
 import {
   classifyVersions,
   currentIndex,
@@ -12,10 +11,11 @@ import {
   versionPayload,
 } from '../../services/aggregator/ledger.ts';
 import { MaintenanceRegistry } from '../../services/aggregator/maintenance-registry.ts';
-import { addContact, DEFAULT_CONTACT_THRESHOLDS, emptyContact } from '../../services/shared/kpi/contact.ts';
+import { addContact, DEFAULT_CONTACT_THRESHOLDS, emptyContact } from '../../services/families/contact/accumulator.ts';
+import { classify, probeFamily, probeStateFromRow } from '../../services/families/probe/binding.ts';
+import type { ProbeRecord } from '../../services/families/probe/source.ts';
+import { addSurvey, emptySurvey } from '../../services/families/survey/accumulator.ts';
 import { subtractAccumulator } from '../../services/shared/kpi/subtract.ts';
-import { addSurvey, emptySurvey } from '../../services/shared/kpi/survey.ts';
-import type { ProbeRecord } from '../../services/shared/sources/probe.ts';
 
 /** Corrections, pure parts: the verdict on a version, subtraction, and windows that know which version they count. */
 

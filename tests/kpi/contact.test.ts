@@ -6,8 +6,8 @@ import {
   contactKpis,
   emptyContact,
   mergeContact,
-} from '../../services/shared/kpi/contact.ts';
-import type { ContactRecord } from '../../services/shared/sources/contact.ts';
+} from '../../services/families/contact/accumulator.ts';
+import type { ContactRecord } from '../../services/families/contact/source.ts';
 import { abandon, answered } from './records.ts';
 
 const windowOf = (records: ContactRecord[], thresholds?: ContactThresholds): ContactAccumulator => {

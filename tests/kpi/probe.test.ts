@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { addProbe, emptyProbe, mergeProbe, type ProbeAccumulator, probeKpis } from '../../services/families/probe/accumulator.ts';
+import type { ProbeRecord } from '../../services/families/probe/source.ts';
 import type { MaintenanceCover } from '../../services/shared/kpi/availability.ts';
-import { addProbe, emptyProbe, mergeProbe, type ProbeAccumulator, probeKpis } from '../../services/shared/kpi/probe.ts';
 import { bucketKey, bucketValue } from '../../services/shared/kpi/sketch.ts';
-import type { ProbeRecord } from '../../services/shared/sources/probe.ts';
 import { counter, oneTest, probe } from './records.ts';
 
 const windowOf = (records: ProbeRecord[], cover: MaintenanceCover = 'none'): ProbeAccumulator => {

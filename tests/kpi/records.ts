@@ -1,7 +1,7 @@
-import type { ContactRecord } from '../../services/shared/sources/contact.ts';
-import type { ProbeRecord } from '../../services/shared/sources/probe.ts';
-import type { SocialRecord } from '../../services/shared/sources/social.ts';
-import type { SurveyRecord } from '../../services/shared/sources/survey.ts';
+import type { ContactRecord } from '../../services/families/contact/source.ts';
+import type { ProbeRecord } from '../../services/families/probe/source.ts';
+import type { SocialRecord } from '../../services/families/social/source.ts';
+import type { SurveyRecord } from '../../services/families/survey/source.ts';
 
 /** Builders for full records as the bus carries them, so the tests also prove the families accept them. */
 

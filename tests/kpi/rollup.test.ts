@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { addContact, type ContactMeasurement, emptyContact } from '../../services/shared/kpi/contact.ts';
-import { addProbe, emptyProbe, type ProbeMeasurement } from '../../services/shared/kpi/probe.ts';
-import { addSurvey, emptySurvey, type SurveyMeasurement } from '../../services/shared/kpi/survey.ts';
+import { addContact, type ContactMeasurement, emptyContact } from '../../services/families/contact/accumulator.ts';
+import { addProbe, emptyProbe, type ProbeMeasurement } from '../../services/families/probe/accumulator.ts';
+import { addSurvey, emptySurvey, type SurveyMeasurement } from '../../services/families/survey/accumulator.ts';
 import { mergeWindows, type WindowAccumulators, windowKpis } from '../../services/shared/kpi/window.ts';
 import { prng } from './records.ts';
 

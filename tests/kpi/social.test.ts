@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { addSocial, emptySocial, mergeSocial, type SocialAccumulator, socialKpis } from '../../services/shared/kpi/social.ts';
+import {
+  addSocial,
+  emptySocial,
+  mergeSocial,
+  type SocialAccumulator,
+  socialKpis,
+} from '../../services/families/social/accumulator.ts';
+import type { SocialRecord } from '../../services/families/social/source.ts';
 import { DEFAULT_SURGE_OPTIONS, initialSurgeState, surgeSeries, surgeSkip, surgeStep } from '../../services/shared/kpi/surge.ts';
-import type { SocialRecord } from '../../services/shared/sources/social.ts';
 import { mention } from './records.ts';
 
 const windowOf = (records: SocialRecord[]): SocialAccumulator => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { addSurvey, emptySurvey, mergeSurvey, type SurveyAccumulator, surveyKpis } from '../../services/shared/kpi/survey.ts';
-import type { SurveyRecord } from '../../services/shared/sources/survey.ts';
+import {
+  addSurvey,
+  emptySurvey,
+  mergeSurvey,
+  type SurveyAccumulator,
+  surveyKpis,
+} from '../../services/families/survey/accumulator.ts';
+import type { SurveyRecord } from '../../services/families/survey/source.ts';
 import { survey } from './records.ts';
 
 const windowOf = (records: SurveyRecord[]): SurveyAccumulator => {

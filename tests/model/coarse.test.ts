@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { addContact, type ContactMeasurement, emptyContact } from '../../services/families/contact/accumulator.ts';
 import { scoreCsi, scoreWindows } from '../../services/model/score.ts';
-import { addContact, type ContactMeasurement, emptyContact } from '../../services/shared/kpi/contact.ts';
 import { mergeWindows, type WindowAccumulators, windowKpis } from '../../services/shared/kpi/window.ts';
 import { model } from './fixtures.ts';
 

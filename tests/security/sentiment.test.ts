@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { socialSource } from '../../services/families/social/source.ts';
 import { SENTIMENT_MAX_CHARS, SENTIMENT_METHOD, scoreSentiment, sentimentOf } from '../../services/shared/sources/sentiment.ts';
-import { socialSource } from '../../services/shared/sources/social.ts';
 
 /**
  * Issue 15, finding 3: one social post froze the process. A 100,000-character `text`

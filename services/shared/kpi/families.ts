@@ -1,9 +1,9 @@
+import { CONTACT_FAMILY } from '../../families/contact/accumulator.ts';
+import { PROBE_FAMILY } from '../../families/probe/accumulator.ts';
+import { SOCIAL_FAMILY } from '../../families/social/accumulator.ts';
+import { SURVEY_FAMILY } from '../../families/survey/accumulator.ts';
 import type { KpiFamily } from './catalog.ts';
-import { CONTACT_FAMILY } from './contact.ts';
 import type { KpiFamilyDefinition } from './family.ts';
-import { PROBE_FAMILY } from './probe.ts';
-import { SOCIAL_FAMILY } from './social.ts';
-import { SURVEY_FAMILY } from './survey.ts';
 
 /** The built-in KPI families by name (family.ts): one entry per family. */
 export const KPI_FAMILIES = {

@@ -1,5 +1,5 @@
+import type { ProbeKpiOptions } from '../../families/probe/accumulator.ts';
 import type { KpiFamily, KpiId } from './catalog.ts';
-import type { ProbeKpiOptions } from './probe.ts';
 
 /** What a window's KPIs may depend on beyond its accumulators. */
 export interface WindowKpiOptions extends ProbeKpiOptions {
@@ -11,8 +11,9 @@ export interface WindowKpiOptions extends ProbeKpiOptions {
  * One built-in KPI family behind one interface: its accumulator (`empty`, `add`, `merge`)
  * and the KPIs it gives (`kpis`, catalog ids: catalog.ts lists each id's family). The
  * window, the read side and the model loop over `KPI_FAMILIES` (families.ts) instead of
- * naming the families; a family's record type, its binding (aggregator/families/) and its
- * source (sources/) are where its name leads.
+ * naming the families. Each built-in family is one folder, services/families/<family>/:
+ * `source.ts` (input schema, record), `accumulator.ts` (this interface), `catalog.ts` (its
+ * KPI entries) and `binding.ts` (how the aggregator keys and stores it).
  *
  * The accumulator holds only sums, counts and mergeable sketches, so `merge` of two
  * windows is exact and is what ClickHouse's `sumMap` over the flattened `sums` gives

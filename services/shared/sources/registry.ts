@@ -1,10 +1,10 @@
-import { contactSource } from './contact.ts';
+import { contactSource } from '../../families/contact/source.ts';
+import { probeSource } from '../../families/probe/source.ts';
+import { socialSource } from '../../families/social/source.ts';
+import { surveySource } from '../../families/survey/source.ts';
 import { DECLARED_DIR, type DeclaredKpi, type DeclaredSource, readDeclaredSources } from './declared.ts';
 import { maintenanceSource } from './maintenance.ts';
-import { probeSource } from './probe.ts';
-import { socialSource } from './social.ts';
 import type { SourceDefinition } from './source.ts';
-import { surveySource } from './survey.ts';
 import { YamlFileError } from './yaml-file.ts';
 
 /** Every built-in source cxvitals accepts. One line per source. */

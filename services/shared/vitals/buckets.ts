@@ -1,7 +1,7 @@
+import { emptyProbe } from '../../families/probe/accumulator.ts';
 import type { KpiId } from '../kpi/catalog.ts';
 import { builtInFamily } from '../kpi/families.ts';
 import { flatten, unflatten } from '../kpi/flatten.ts';
-import { emptyProbe } from '../kpi/probe.ts';
 import { initialSurgeState, surgeSkip, surgeStep } from '../kpi/surge.ts';
 import { mergeWindows, type WindowAccumulators, windowKpis } from '../kpi/window.ts';
 import { kpiValue } from '../sources/declared-kpi.ts';

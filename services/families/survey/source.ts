@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { commonFields, name, UNKNOWN } from './common.ts';
-import type { SourceDefinition } from './source.ts';
+import { commonFields, name, UNKNOWN } from '../../shared/sources/common.ts';
+import type { SourceDefinition } from '../../shared/sources/source.ts';
 
 /** Score ranges per survey kind (design doc): nps 0–10, csat 1–5, ces 1–7. */
 export const SURVEY_SCALES = { nps: [0, 10], csat: [1, 5], ces: [1, 7] } as const;

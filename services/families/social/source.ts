@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { commonFields, name, UNKNOWN } from './common.ts';
-import { sentimentOf } from './sentiment.ts';
-import type { SourceDefinition } from './source.ts';
+import { commonFields, name, UNKNOWN } from '../../shared/sources/common.ts';
+import { sentimentOf } from '../../shared/sources/sentiment.ts';
+import type { SourceDefinition } from '../../shared/sources/source.ts';
 
 /** One social-media post or mention as posted. Without `sentiment`, it is computed from `text`. */
 export const socialInput = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { commonFields, name, UNKNOWN } from './common.ts';
-import type { SourceDefinition } from './source.ts';
+import { commonFields, name, UNKNOWN } from '../../shared/sources/common.ts';
+import type { SourceDefinition } from '../../shared/sources/source.ts';
 
 /** One contact-center interaction as posted. */
 export const contactInput = z.object({

@@ -27,12 +27,12 @@ import {
   type MaintenanceCover,
   serviceability,
   zeroAvailabilityCounts,
-} from './availability.ts';
-import { ratio } from './catalog.ts';
-import type { KpiFamilyDefinition } from './family.ts';
-import { addToSketch, emptySketch, mergeSketches, type QuantileSketch, sketchQuantile } from './sketch.ts';
+} from '../../shared/kpi/availability.ts';
+import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
+import { ratio } from '../../shared/kpi/ratio.ts';
+import { addToSketch, emptySketch, mergeSketches, type QuantileSketch, sketchQuantile } from '../../shared/kpi/sketch.ts';
 
-/** What the accumulator needs of a ProbeRecord (services/shared/sources/probe.ts). */
+/** What the accumulator needs of a ProbeRecord (source.ts, beside this file). */
 export interface ProbeMeasurement {
   attempts: number;
   successes: number;

@@ -9,10 +9,10 @@
  * Each KPI rests only on responses of its kind; one with no responses is null.
  */
 
-import { ratio } from './catalog.ts';
-import type { KpiFamilyDefinition } from './family.ts';
+import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
+import { ratio } from '../../shared/kpi/ratio.ts';
 
-/** What the accumulator needs of a SurveyRecord (services/shared/sources/survey.ts). */
+/** What the accumulator needs of a SurveyRecord (source.ts, beside this file). */
 export interface SurveyMeasurement {
   kind: 'nps' | 'csat' | 'ces';
   score: number;

@@ -25,10 +25,10 @@
  * so they belong to the stored row: changing them applies to windows computed after.
  */
 
-import { ratio } from './catalog.ts';
-import type { KpiFamilyDefinition } from './family.ts';
+import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
+import { ratio } from '../../shared/kpi/ratio.ts';
 
-/** What the accumulator needs of a ContactRecord (services/shared/sources/contact.ts). */
+/** What the accumulator needs of a ContactRecord (source.ts, beside this file). */
 export interface ContactMeasurement {
   waitSec: number;
   abandoned: boolean;

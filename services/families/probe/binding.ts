@@ -1,8 +1,10 @@
+import { joinKey, splitKey, type WindowBinding } from '../../aggregator/binding.ts';
+import type { Family } from '../../aggregator/engine.ts';
+import { kpiBinding } from '../../aggregator/families/generic.ts';
+import type { MaintenanceRegistry } from '../../aggregator/maintenance-registry.ts';
 import { type AvailabilityCounts, addCounts, maintenanceCover, zeroAvailabilityCounts } from '../../shared/kpi/availability.ts';
-import type { ProbeRecord } from '../../shared/sources/probe.ts';
-import { joinKey, splitKey, type WindowBinding } from '../binding.ts';
-import type { Family } from '../engine.ts';
-import type { MaintenanceRegistry } from '../maintenance-registry.ts';
+import { PROBE_FAMILY, type ProbeAccumulator } from './accumulator.ts';
+import type { ProbeRecord } from './source.ts';
 
 /**
  * The probe KPI family: per (service, region, minute) the attempts and successes, split
@@ -175,3 +177,19 @@ export const probeBinding: WindowBinding<ProbeRecord, ProbeWindowState> = {
     }) as unknown as Record<string, unknown>,
   fromRow: probeStateFromRow,
 };
+
+/**
+ * The probe family's quality KPIs (latency, jitter, loss, throughput, MOS) in kpi_1m, keyed
+ * (service, region, segment, origin). Its Availability/Serviceability split lives in
+ * probe_kpi_1m (`probeBinding` above), which re-classifies results when maintenance is
+ * declared late; reads take the split from there.
+ */
+export const probeQualityBinding = kpiBinding<ProbeRecord, ProbeAccumulator>({
+  source: 'probe',
+  family: 'probe',
+  dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
+  empty: PROBE_FAMILY.empty,
+  add: (acc, r) => {
+    PROBE_FAMILY.add(acc, r);
+  },
+});

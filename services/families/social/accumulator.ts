@@ -8,13 +8,13 @@
  * Social surge is not a function of one window but of the sequence: see surge.ts.
  */
 
-import { ratio } from './catalog.ts';
-import type { KpiFamilyDefinition } from './family.ts';
+import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
+import { ratio } from '../../shared/kpi/ratio.ts';
 
 /** Strictly below this a mention is negative; the dead band around 0 keeps neutral noise out. */
 export const NEGATIVE_SENTIMENT_BELOW = -0.05;
 
-/** What the accumulator needs of a SocialRecord (services/shared/sources/social.ts). */
+/** What the accumulator needs of a SocialRecord (source.ts, beside this file). */
 export interface SocialMeasurement {
   sentiment: number;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { commonFields } from './common.ts';
-import type { SourceDefinition } from './source.ts';
+import { commonFields } from '../../shared/sources/common.ts';
+import type { SourceDefinition } from '../../shared/sources/source.ts';
 
 const ratio = (max: number) => z.number().finite().min(0).max(max);
 
