@@ -160,14 +160,6 @@ function withOffset(
   return map;
 }
 
-/** Takes `entry` out of an index by window end, and the end with it once empty. */
-function removeFrom(index: Map<number, Set<WindowEntry>>, entry: WindowEntry): void {
-  const ending = index.get(entry.windowEnd);
-  if (!ending) return;
-  ending.delete(entry);
-  if (ending.size === 0) index.delete(entry.windowEnd);
-}
-
 /** A window's own instance of a sparse field, to change: the shared empty one is replaced by a new one. */
 function own<K, V>(m: ReadonlyMap<K, V>): Map<K, V>;
 function own<T>(m: ReadonlySet<T>): Set<T>;
@@ -232,11 +224,17 @@ export class WindowEngine {
    * The dirty windows (`entry.dirty`) by end: what `due` and `commitSafeOffsets` visit, so a
    * flush costs what changed since the last one, not every window held for the allowed
    * lateness, and `due` looks only at the ends a watermark passed. Only a dirty window
-   * holds unwritten offsets (`firstUnwrittenOffset`).
+   * holds unwritten offsets (`firstUnwrittenOffset`). A window is in its end's array
+   * exactly while it is dirty: it joins when it turns dirty, and `markWritten` and
+   * `release` rebuild the arrays they touch (arrays, not sets: 8 bytes a window).
    */
-  private readonly dirtyByEnd = new Map<number, Set<WindowEntry>>();
-  /** Every window in memory by its end: `evict` visits only the ends the watermarks can have made final. */
-  private readonly byEnd = new Map<number, Set<WindowEntry>>();
+  private dirtyByEnd = new Map<number, WindowEntry[]>();
+  /**
+   * Every window in memory by its end: `evict` visits only the ends the watermarks can have
+   * made final. Arrays, not sets (8 bytes a window, not about 40: every open key has one):
+   * a window leaves its array when `evict` drops it, and `release` rebuilds them.
+   */
+  private byEnd = new Map<number, WindowEntry[]>();
   private readonly partitions = new Map<string, PartitionClock>();
   private lastVersion = 0;
   private lastTooLateWatermark = Number.NaN;
@@ -253,39 +251,33 @@ export class WindowEngine {
 
   private hold(id: string, entry: WindowEntry): void {
     this.windows.set(id, entry);
-    let ending = this.byEnd.get(entry.windowEnd);
-    if (!ending) {
-      ending = new Set();
-      this.byEnd.set(entry.windowEnd, ending);
-    }
-    ending.add(entry);
+    const ending = this.byEnd.get(entry.windowEnd);
+    if (ending) ending.push(entry);
+    else this.byEnd.set(entry.windowEnd, [entry]);
   }
 
-  private drop(entry: WindowEntry): void {
-    this.windows.delete(WindowEngine.id(entry.family, entry.key, entry.windowStart));
-    this.markClean(entry);
-    removeFrom(this.byEnd, entry);
-  }
-
-  /** `entry.dirty` is true exactly while the entry is in `dirtyByEnd`. */
   private markDirtyEntry(entry: WindowEntry): void {
     if (entry.dirty) return;
     entry.dirty = true;
-    let ending = this.dirtyByEnd.get(entry.windowEnd);
-    if (!ending) {
-      ending = new Set();
-      this.dirtyByEnd.set(entry.windowEnd, ending);
+    const ending = this.dirtyByEnd.get(entry.windowEnd);
+    if (ending) ending.push(entry);
+    else this.dirtyByEnd.set(entry.windowEnd, [entry]);
+  }
+
+  /** After windows of these ends turned clean: their arrays keep the dirty ones only. */
+  private pruneDirty(ends: Iterable<number>): void {
+    for (const end of ends) {
+      const still = (this.dirtyByEnd.get(end) ?? []).filter((entry) => entry.dirty);
+      if (still.length > 0) this.dirtyByEnd.set(end, still);
+      else this.dirtyByEnd.delete(end);
     }
-    ending.add(entry);
   }
 
-  private markClean(entry: WindowEntry): void {
-    if (!entry.dirty) return;
-    entry.dirty = false;
-    removeFrom(this.dirtyByEnd, entry);
-  }
-
-  /** The highest of the partitions' watermarks: no window ending after it can be closed (`due`) or final (`evict`). */
+  /**
+   * The highest of the partitions' watermarks: no window ending after it can be closed
+   * (`due`) or final (`evict`). A window no partition fed (seeded from the store, then only
+   * duplicates) waits for it too, where a scan of every window closed it at once.
+   */
   private static highest(watermarks: ReadonlyMap<string, number>): number {
     let highest = Number.NEGATIVE_INFINITY;
     for (const w of watermarks.values()) highest = Math.max(highest, w);
@@ -577,8 +569,10 @@ export class WindowEngine {
    */
   markWritten(entries: WindowEntry[], versions: number[], wallNow: number): void {
     const watermarks = this.watermarks(wallNow);
+    const ends = new Set<number>();
     entries.forEach((entry, i) => {
-      this.markClean(entry);
+      entry.dirty = false;
+      ends.add(entry.windowEnd);
       entry.written = true;
       if (!entry.emitted && this.closed(entry, watermarks)) entry.emitted = true;
       entry.version = versions[i] ?? entry.version;
@@ -586,6 +580,7 @@ export class WindowEngine {
       entry.pendingRaw = NONE_LINES;
       entry.ids.compact();
     });
+    this.pruneDirty(ends);
   }
 
   /** Drops written windows that no event can change any more. Returns how many. */
@@ -598,17 +593,21 @@ export class WindowEngine {
     let evicted = 0;
     for (const end of ends) {
       const finalAt = end + this.options.allowedLatenessMs;
+      const kept: WindowEntry[] = [];
       for (const entry of this.byEnd.get(end) ?? []) {
-        if (entry.dirty || !entry.written) continue;
-        let final = true;
-        for (const p of entry.lastOffset.keys()) {
-          if ((watermarks.get(p) ?? Number.NEGATIVE_INFINITY) < finalAt) final = false;
+        let final = !entry.dirty && entry.written;
+        if (final) {
+          for (const p of entry.lastOffset.keys()) {
+            if ((watermarks.get(p) ?? Number.NEGATIVE_INFINITY) < finalAt) final = false;
+          }
         }
         if (final) {
-          this.drop(entry);
+          this.windows.delete(WindowEngine.id(entry.family, entry.key, entry.windowStart));
           evicted += 1;
-        }
+        } else kept.push(entry);
       }
+      if (kept.length > 0) this.byEnd.set(end, kept);
+      else this.byEnd.delete(end);
     }
     return evicted;
   }
@@ -637,9 +636,19 @@ export class WindowEngine {
   release(partitionIds: Iterable<string>): void {
     const gone = new Set(partitionIds);
     for (const p of gone) this.partitions.delete(p);
-    for (const entry of [...this.windows.values()]) {
-      if ([...entry.lastOffset.keys()].every((p) => gone.has(p))) this.drop(entry);
+    const byEnd = new Map<number, WindowEntry[]>();
+    for (const [id, entry] of [...this.windows]) {
+      if ([...entry.lastOffset.keys()].every((p) => gone.has(p))) {
+        this.windows.delete(id);
+        entry.dirty = false;
+        continue;
+      }
+      const ending = byEnd.get(entry.windowEnd);
+      if (ending) ending.push(entry);
+      else byEnd.set(entry.windowEnd, [entry]);
     }
+    this.byEnd = byEnd;
+    this.pruneDirty([...this.dirtyByEnd.keys()]);
   }
 
   get size(): number {
