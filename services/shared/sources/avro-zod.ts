@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonFields, name, origin, timestamp } from './common.ts';
+import { commonFields, name, origin, timestamp, UNKNOWN } from './common.ts';
 
 /**
  * Generates the input validator of a declared source from its Avro schema, so the schema
@@ -205,13 +205,47 @@ function roleSchema(fieldName: string, roles: Roles): Built | undefined {
 /** Field names the server fills: never part of the posted input. */
 export const SERVER_FIELDS = new Set(['receivedAt']);
 
+/**
+ * Where a source's posted input differs from its record on the bus, for the built-in
+ * sources (`built-in.ts`): the record is what the .avsc says; these say what is posted
+ * instead. Declared sources use none of them.
+ */
+export interface InputOptions {
+  /** Posted as names: trimmed, 1 to `max` characters. */
+  names?: Readonly<Record<string, number>>;
+  /** `long` fields posted as times (ISO-8601 with an offset, or epoch ms) and stored as epoch ms. */
+  timestamps?: readonly string[];
+  /** A field's posted rule given outright (a string the record keeps as text, posted as one of a list). */
+  replace?: Readonly<Record<string, z.ZodType>>;
+  /** Fields the record needs that the poster may leave out: the server fills them. */
+  optional?: readonly string[];
+  /** Record fields only the server fills (besides receivedAt): never posted. */
+  serverFields?: readonly string[];
+  /** Posted fields the record does not have: the server turns them into record fields. */
+  extra?: Readonly<Record<string, z.ZodType>>;
+}
+
 export interface GeneratedInput {
   input: z.ZodObject;
   fields: AvroFieldInfo[];
 }
 
+function posted(fieldName: string, options: InputOptions): Built | undefined {
+  const replaced = options.replace?.[fieldName];
+  if (replaced) return { schema: replaced, kind: replaced instanceof z.ZodEnum ? 'enum' : 'other' };
+  const max = options.names?.[fieldName];
+  if (max !== undefined) return { schema: name(max), kind: 'string' };
+  if (options.timestamps?.includes(fieldName)) return { schema: timestamp, kind: 'timestamp' };
+  return undefined;
+}
+
 /** The input validator of a top-level Avro record, and what each field is. */
-export function zodFromAvro(schema: AvroSchema, roles: Roles, checks: Record<string, FieldChecks>): GeneratedInput {
+export function zodFromAvro(
+  schema: AvroSchema,
+  roles: Roles,
+  checks: Record<string, FieldChecks>,
+  options: InputOptions = {},
+): GeneratedInput {
   if (typeof schema !== 'object' || Array.isArray(schema) || schema.type !== 'record') {
     throw new AvroShapeError('(schema)', 'the top level must be a record ({"type": "record", "fields": [...]})');
   }
@@ -219,10 +253,11 @@ export function zodFromAvro(schema: AvroSchema, roles: Roles, checks: Record<str
   remember(schema, named);
   const shape: Record<string, z.ZodType> = {};
   const fields: AvroFieldInfo[] = [];
+  const serverOnly = new Set([...SERVER_FIELDS, ...(options.serverFields ?? [])]);
   for (const field of recordFields(schema, 'fields')) {
     const at = `fields.${field.name}`;
     const base = build(field.type, at, named);
-    const built = roleSchema(field.name, roles) ?? base;
+    const built = posted(field.name, options) ?? roleSchema(field.name, roles) ?? base;
     const check = checks[field.name];
     const checked = check ? applyChecks(built.schema, check, built.kind, at) : built.schema;
     const hasDefault = 'default' in field;
@@ -235,10 +270,52 @@ export function zodFromAvro(schema: AvroSchema, roles: Roles, checks: Record<str
       defaultValue: hasDefault ? field.default : undefined,
       ...(built.symbols ? { symbols: built.symbols } : {}),
     });
-    if (!SERVER_FIELDS.has(field.name)) shape[field.name] = optionalIf(field, checked);
+    if (serverOnly.has(field.name)) continue;
+    const input = optionalIf(field, checked);
+    shape[field.name] = options.optional?.includes(field.name) ? input.optional() : input;
   }
   for (const key of Object.keys(checks)) {
     if (!fields.some((f) => f.name === key)) throw new AvroShapeError(`checks.${key}`, 'the Avro schema has no such field');
   }
+  const known = new Set(fields.map((f) => f.name));
+  for (const key of [
+    ...Object.keys(options.names ?? {}),
+    ...(options.timestamps ?? []),
+    ...Object.keys(options.replace ?? {}),
+    ...(options.optional ?? []),
+    ...(options.serverFields ?? []),
+  ]) {
+    if (!known.has(key)) throw new AvroShapeError(key, 'the Avro schema has no such field');
+  }
+  for (const [key, extra] of Object.entries(options.extra ?? {})) {
+    if (known.has(key)) throw new AvroShapeError(key, 'is a record field; give its posted rule with `replace`');
+    shape[key] = extra;
+  }
   return { input: z.object(shape), fields };
+}
+
+/**
+ * The record on the bus from a validated input, field by field in the schema's order:
+ * receivedAt is the time received; a posted value is kept; a missing one takes the
+ * schema's default (`origin`: `originDefault` when given), or `unknown` for the service
+ * and region roles, or null.
+ */
+export function recordFromInput(
+  fields: readonly AvroFieldInfo[],
+  roles: Pick<Roles, 'service' | 'region'>,
+  e: Readonly<Record<string, unknown>>,
+  receivedAt: number,
+  originDefault?: string,
+): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const f of fields) {
+    const value = e[f.name];
+    if (f.name === 'receivedAt') record[f.name] = receivedAt;
+    else if (value !== undefined && value !== null) record[f.name] = value;
+    else if (f.name === 'origin' && originDefault !== undefined) record[f.name] = originDefault;
+    else if (f.hasDefault) record[f.name] = f.defaultValue;
+    else if (f.name === roles.service || f.name === roles.region) record[f.name] = UNKNOWN;
+    else record[f.name] = null;
+  }
+  return record;
 }

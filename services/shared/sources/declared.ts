@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { z } from 'zod';
 import { KPI_CATALOG } from '../kpi/catalog.ts';
-import { type AvroFieldInfo, type AvroSchema, AvroShapeError, zodFromAvro } from './avro-zod.ts';
+import { type AvroFieldInfo, type AvroSchema, AvroShapeError, recordFromInput, zodFromAvro } from './avro-zod.ts';
 import { origin, UNKNOWN } from './common.ts';
 import { type KpiWhere, kpiWhere, whereFields, whereProblems } from './declared-kpi.ts';
 import type { SourceDefinition } from './source.ts';
@@ -161,19 +161,7 @@ export function loadDeclaredSource(file: string, avroDir = AVRO_DIR): DeclaredSo
     // Relative to schemas/avro/, which is where avro.ts reads schema files from.
     schemaFile: path.relative(AVRO_DIR, schemaPath),
     input: input as unknown as z.ZodType<Record<string, unknown>>,
-    toRecord(e, receivedAt) {
-      const record: Record<string, unknown> = {};
-      for (const f of fields) {
-        const value = e[f.name];
-        if (f.name === 'receivedAt') record[f.name] = receivedAt;
-        else if (value !== undefined && value !== null) record[f.name] = value;
-        else if (f.name === 'origin') record[f.name] = declaration.origin;
-        else if (f.hasDefault) record[f.name] = f.defaultValue;
-        else if (f.name === roles.service || f.name === roles.region) record[f.name] = UNKNOWN;
-        else record[f.name] = null;
-      }
-      return record;
-    },
+    toRecord: (e, receivedAt) => recordFromInput(fields, roles, e, receivedAt, declaration.origin),
     partitionKey: (r) => keyFields.map((k) => String(r[k] ?? UNKNOWN)).join('|'),
     eventTime: (r) => r[roles.eventTime] as number,
   };

@@ -1,41 +1,7 @@
-import { z } from 'zod';
-import { commonFields, name, timestamp } from './common.ts';
-import type { SourceDefinition } from './source.ts';
+import { builtInSource } from './built-in.ts';
+import type { MaintenanceRecord } from './maintenance-record.ts';
 
-/** A planned-maintenance declaration as posted. `region` absent = every region. */
-export const maintenanceInput = z
-  .object({
-    eventId: commonFields.eventId.optional(),
-    ts: timestamp.optional(),
-    origin: commonFields.origin,
-    maintenanceId: name(256),
-    service: name(),
-    region: name().optional(),
-    start: timestamp,
-    end: timestamp,
-    declaredAt: timestamp.optional(),
-    description: z.string().max(2000).optional(),
-  })
-  .superRefine((e, ctx) => {
-    if (e.end <= e.start) ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
-  });
-
-export type MaintenanceInput = z.output<typeof maintenanceInput>;
-
-/** The maintenance record on the bus (schemas/avro/maintenance.v1.avsc). */
-export interface MaintenanceRecord {
-  eventId: string;
-  ts: number;
-  receivedAt: number;
-  origin: string;
-  maintenanceId: string;
-  service: string;
-  region: string | null;
-  start: number;
-  end: number;
-  declaredAt: number;
-  description: string | null;
-}
+export type { MaintenanceRecord } from './maintenance-record.ts';
 
 /**
  * When a declaration counts as made: when cxvitals received it, whatever the sender
@@ -51,27 +17,29 @@ export function trustedDeclaredAt(claimed: number | undefined, receivedAt: numbe
   return claimed < receivedAt && !mayBackdate ? receivedAt : claimed;
 }
 
-export const maintenanceSource: SourceDefinition<MaintenanceInput, MaintenanceRecord> = {
+/**
+ * A planned-maintenance declaration, declared by schemas/avro/maintenance.v1.avsc. Posted
+ * without `region`, it covers every region; `eventId`, `ts` and `declaredAt` may be left out
+ * (see `trustedDeclaredAt`).
+ */
+export const maintenanceSource = builtInSource<MaintenanceRecord>({
   name: 'maintenance',
   schemaFile: 'maintenance.v1.avsc',
-  input: maintenanceInput,
-  toRecord(e, receivedAt, context) {
+  optional: ['eventId', 'ts', 'declaredAt'],
+  names: { maintenanceId: 256 },
+  timestamps: ['start', 'end', 'declaredAt'],
+  checks: { description: { maxLength: 2000 } },
+  refine(e, ctx) {
+    if (e.start !== undefined && e.end !== undefined && e.end <= e.start) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'must be after start' });
+    }
+  },
+  derive(e, record, receivedAt, context) {
     const declaredAt = trustedDeclaredAt(e.declaredAt, receivedAt, context?.mayBackdate ?? false);
-    return {
-      eventId: e.eventId ?? `${e.maintenanceId}@${declaredAt}`,
-      ts: e.ts ?? declaredAt,
-      receivedAt,
-      origin: e.origin ?? 'manager',
-      maintenanceId: e.maintenanceId,
-      service: e.service,
-      region: e.region ?? null,
-      start: e.start,
-      end: e.end,
-      declaredAt,
-      description: e.description ?? null,
-    };
+    record.declaredAt = declaredAt;
+    record.eventId = e.eventId ?? `${record.maintenanceId}@${declaredAt}`;
+    record.ts = e.ts ?? declaredAt;
   },
   // Keyed by service so every declaration for one service is ordered on one partition.
   partitionKey: (r) => r.service,
-  eventTime: (r) => r.ts,
-};
+});
