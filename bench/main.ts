@@ -105,6 +105,7 @@ report.growth = await phase('growth', () =>
     aggregatorKeys: args.aggregatorKeys,
     events: args.events,
     client: report.consume?.faster ?? CLIENTS[0] ?? 'rdkafka',
+    profile: args.profile,
     log,
   }),
 );
@@ -119,6 +120,7 @@ if (report.growth && report.consume) {
       cpuUsPerEvent: 1e6 / f.aggregatorPerCoreSec,
       windowRows: report.consume.runs.find((r) => r.client === report.growth?.client)?.aggregator.windowRows ?? 0,
       verified: f.verified,
+      inserts: f.inserts,
     });
   }
 }

@@ -485,14 +485,41 @@ function growthSection(r: BenchReport): string[] {
         );
     }
   }
+  if (g && g.aggregator.some((p) => p.inserts && p.inserts.length > 0)) out.push(...waitsByKeys(g.aggregator), '');
   if (r.memory) out.push('Memory against keys: see (6); the fit is in the summary table.');
   return out;
 }
 
-function profileTable(title: string, p: ProfileSummary): string[] {
+/** Where the aggregator waited on ClickHouse at each key count: a row per table, a column per key count. */
+function waitsByKeys(points: NonNullable<BenchReport['growth']>['aggregator']): string[] {
+  const tables = [...new Set(points.flatMap((p) => (p.inserts ?? []).map((i) => i.table)))];
+  const at = (p: (typeof points)[number], table: string) => p.inserts?.find((i) => i.table === table);
+  const total = (table: string) => points.reduce((a, p) => a + (at(p, table)?.ms ?? 0), 0);
+  tables.sort((a, b) => total(b) - total(a));
+  return [
+    'Where the whole aggregator waited on ClickHouse at each key count (wall time; rows in brackets; "read T": queries whose first table is T):',
+    '',
+    ...table(
+      ['table', ...points.map((p) => `${n0(p.keys)} keys`)],
+      [
+        ...tables.map((t) => [
+          t,
+          ...points.map((p) => {
+            const i = at(p, t);
+            return i ? `${ms(i.ms)} (${n0(i.rows)})` : '–';
+          }),
+        ]),
+        ['**all**', ...points.map((p) => `**${ms((p.inserts ?? []).reduce((a, i) => a + i.ms, 0))}**`)],
+      ],
+    ),
+  ];
+}
+
+function profileTable(title: string, p: ProfileSummary, lead: string[] = []): string[] {
   return [
     `### ${title}`,
     '',
+    ...lead.flatMap((l) => [l, '']),
     `JavaScript thread, ${ms(p.totalMs)} sampled. By area:`,
     '',
     ...table(
@@ -513,6 +540,20 @@ function profileTable(title: string, p: ProfileSummary): string[] {
 function profileSection(r: BenchReport): string[] {
   const out: string[] = [];
   if (r.consume?.profile?.profile) out.push(...profileTable(`Aggregator (${r.consume.faster})`, r.consume.profile.profile));
+  const g = r.growth?.profile;
+  if (g) {
+    out.push(
+      ...profileTable(`Aggregator at ${n0(g.keys)} keys (${r.growth?.client})`, g.profile, [
+        `${n0(g.events)} events made ${n0(g.windowRows)} window rows and ${n0(g.csiRows)} CSI rows (${n2(g.windowRows / g.events)} and ${n2(g.csiRows / g.events)} per event; ${n2(r.consume?.profile ? (r.consume.profile.windowRows ?? 0) / r.consume.profile.events : Number.NaN)} window rows per event at ${n0(r.consume?.stream.keys)} keys). CPU ${g.cpuUsPerEvent.toFixed(1)} µs per event with the profiler on. Waited on ClickHouse: ${[
+          ...g.inserts,
+        ]
+          .sort((a, b) => b.ms - a.ms)
+          .slice(0, 5)
+          .map((i) => `${i.table} ${ms(i.ms)}`)
+          .join(', ')}.`,
+      ]),
+    );
+  }
   if (r.ingest?.profile) out.push(...profileTable('Ingest (rdkafka)', r.ingest.profile));
   if (out.length === 0) return [];
   return [
@@ -520,6 +561,51 @@ function profileSection(r: BenchReport): string[] {
     '',
     '"(idle)" is the JavaScript thread waiting — on chDB inserts and queries, on librdkafka, on the network — whose own threads do that work and are counted in the per-core figures but not sampled here. Reading and what would move the targets: docs/benchmarks.md.',
     '',
+    ...missedTargets(r),
     ...out,
   ];
+}
+
+const shareOf = (p: ProfileSummary | undefined, area: string): number | undefined => p?.areas.find((a) => a.area === area)?.share;
+const pctOr = (v: number | undefined): string => (v === undefined ? 'n/a' : pct(v));
+
+/** For each missed target this run measured: where its time went, from the figures above, and what would move it. */
+function missedTargets(r: BenchReport): string[] {
+  const lines: string[] = [];
+  const c = r.consume;
+  const f = c?.byClient[c.faster];
+  if (c && f && (f.aggregatorToRaw < TARGETS.aggregatorToRaw || f.aggregatorToAlternative < TARGETS.aggregatorToAlternative)) {
+    const p = c.profile?.profile;
+    const waits = [...f.inserts].sort((a, b) => b.ms - a.ms).slice(0, 3);
+    lines.push(
+      `- **(2) (5) aggregator throughput** (${n2(f.aggregatorToRaw)} of raw consume, ${n2(f.aggregatorToAlternative)} of the alternative): the JavaScript thread idle ${pctOr(shareOf(p, '(idle)'))} (waiting on chDB), in the garbage collector ${pctOr(shareOf(p, '(garbage collector)'))}; the longest waits ${waits.map((i) => `${i.table} ${ms(i.ms)} (${n0(i.rows)} rows)`).join(', ')}. Each event's payload is written twice (raw_events and event_versions); what would move it: one payload write per event, and fewer objects per event on the hot path.`,
+    );
+  }
+  const agg = r.growth?.aggregator ?? [];
+  const costs = agg.map((p) => p.cpuUsPerEvent);
+  if (agg.length >= 2 && Math.max(...costs) / Math.min(...costs) > TARGETS.aggregatorGrowth) {
+    const fit = perRowFit(agg);
+    const g = r.growth?.profile;
+    const csi = g?.inserts.find((i) => i.table === 'csi_1m');
+    const readBack = g?.inserts.filter((i) => i.table.startsWith('read ')).reduce((a, i) => a + i.ms, 0);
+    lines.push(
+      `- **(7) aggregator CPU per event against keys** (×${n2(Math.max(...costs) / Math.min(...costs))}): with more keys each event makes more window rows, and ${fit ? `a window row costs ${fit.perRowUs.toFixed(0)} µs against ${fit.perEventUs.toFixed(0)} µs an event (the fit in (7))` : 'window rows cost more than events (see (7))'}${g ? `; at ${n0(g.keys)} keys the CSI rows a window row causes took ${ms(csi?.ms)} of inserts and the read back of what was just written ${ms(readBack)}` : ''}. What would move it: the CSI scored from the rows the flush just wrote (no read back), the materializer as a role of its own, and window rows as TabSeparated lines.`,
+    );
+  }
+  const i = r.ingest;
+  const fi = i?.byClient[i.faster];
+  if (i && fi && fi.ingestToProduce < TARGETS.ingestToProduce) {
+    lines.push(
+      `- **(3) ingest ÷ raw produce** (${n2(fi.ingestToProduce)}): zod ${pctOr(shareOf(i.profile, 'zod'))} of the JavaScript thread, the garbage collector ${pctOr(shareOf(i.profile, '(garbage collector)'))}, the ingest service ${pctOr(shareOf(i.profile, 'services/ingest'))}. What would move it: a validator compiled from the same schemas for valid records, and Avro encoded straight from the parsed body.`,
+    );
+  }
+  const b = r.freshness?.breakdown;
+  if (r.freshness && b && r.freshness.pipeline.p99Ms > TARGETS.freshnessP99Ms) {
+    lines.push(
+      `- **(4) freshness p99** (${ms(r.freshness.pipeline.p99Ms)}): close → stored p99 ${ms(b.stored.p99Ms)}, stored → readable p99 ${ms(b.read.p99Ms)}, one \`GET /api/v1/csi\` p99 ${ms(b.csiAnswer.p99Ms)} under the load. What would move it: the CSI materialised in the flush that writes the window (no separate tick), and a lighter CSI read.`,
+    );
+  }
+  return lines.length === 0
+    ? []
+    : ['Missed targets: where their time went in this run, and what would move them.', '', ...lines, ''];
 }

@@ -30,7 +30,8 @@ function post(source: SourceDefinition<unknown, object>, event: unknown) {
   return { record: source.toRecord(parsed.data, RECEIVED) as Record<string, unknown> };
 }
 
-const avroFields = (file: string) => (readSchemaFile(file) as { fields: Array<{ name: string }> }).fields.map((f) => f.name);
+const avroFields = (file: string) =>
+  (readSchemaFile(file) as unknown as { fields: Array<{ name: string }> }).fields.map((f) => f.name);
 const postedFields = (source: SourceDefinition<unknown, object>) => Object.keys((source.input as z.ZodObject).shape).sort();
 
 describe('built-in sources from their .avsc', () => {
@@ -48,7 +49,7 @@ describe('built-in sources from their .avsc', () => {
   });
 
   it('a field added to a schema appears in the generated type, typed from Avro', () => {
-    const schema = readSchemaFile('survey.v1.avsc') as { fields: unknown[] };
+    const schema = readSchemaFile('survey.v1.avsc') as unknown as { fields: unknown[] };
     const grown = {
       ...schema,
       fields: [
@@ -57,7 +58,7 @@ describe('built-in sources from their .avsc', () => {
         { name: 'weight', type: 'double', doc: 'how much the response counts' },
       ],
     };
-    const text = recordTypeSource(GENERATED_RECORDS[2] as (typeof GENERATED_RECORDS)[number], grown as AvroSchema);
+    const text = recordTypeSource(GENERATED_RECORDS[2] as (typeof GENERATED_RECORDS)[number], grown as unknown as AvroSchema);
     expect(text).toContain("  channel: 'web' | 'app' | null;\n");
     expect(text).toContain('  /** how much the response counts */\n  weight: number;\n');
     expect(text).toContain("  kind: 'nps' | 'csat' | 'ces';\n");

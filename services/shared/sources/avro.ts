@@ -16,7 +16,8 @@ import { SOURCES, type SourceName } from './registry.ts';
  * (retention, replays, a DLQ being re-driven) were written with it, and the reader
  * below resolves every schema kept there into the current one by its fingerprint.
  * An incompatible history file fails at start (`INCOMPATIBLE_SCHEMA`), not on the
- * first old message.
+ * first old message. A built-in source's record type is generated from its schema: after
+ * editing one, run `npm run generate:records` (a test fails until the two agree).
  */
 
 export const SCHEMA_DIR = fileURLToPath(new URL('../../../schemas/avro/', import.meta.url));
