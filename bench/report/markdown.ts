@@ -586,10 +586,14 @@ function missedTargets(r: BenchReport): string[] {
   if (agg.length >= 2 && Math.max(...costs) / Math.min(...costs) > TARGETS.aggregatorGrowth) {
     const fit = perRowFit(agg);
     const g = r.growth?.profile;
-    const csi = g?.inserts.find((i) => i.table === 'csi_1m');
-    const readBack = g?.inserts.filter((i) => i.table.startsWith('read ')).reduce((a, i) => a + i.ms, 0);
+    const waited = (pick: (table: string) => boolean) =>
+      (g?.inserts ?? []).filter((i) => pick(i.table)).reduce((a, i) => a + i.ms, 0);
+    const all = waited(() => true);
+    const csi = waited((t) => t === 'csi_1m');
+    const readBack = waited((t) => t === 'read kpi_1m' || t === 'read probe_kpi_1m');
+    const windows = waited((t) => t === 'kpi_1m' || t === 'probe_kpi_1m');
     lines.push(
-      `- **(7) aggregator CPU per event against keys** (×${n2(Math.max(...costs) / Math.min(...costs))}): with more keys each event makes more window rows, and ${fit ? `a window row costs ${fit.perRowUs.toFixed(0)} µs against ${fit.perEventUs.toFixed(0)} µs an event (the fit in (7))` : 'window rows cost more than events (see (7))'}${g ? `; at ${n0(g.keys)} keys the CSI rows a window row causes took ${ms(csi?.ms)} of inserts and the read back of what was just written ${ms(readBack)}` : ''}. What would move it: the CSI scored from the rows the flush just wrote (no read back), the materializer as a role of its own, and window rows as TabSeparated lines.`,
+      `- **(7) aggregator CPU per event against keys** (×${n2(Math.max(...costs) / Math.min(...costs))}): with more keys each event makes more window rows, and ${fit ? `a window row costs ${fit.perRowUs.toFixed(0)} µs against ${fit.perEventUs.toFixed(0)} µs an event (the fit in (7))` : 'window rows cost more than events (see (7))'}${g ? `. Of the ${ms(all)} the aggregator waited on ClickHouse at ${n0(g.keys)} keys, the CSI rows took ${ms(csi)} (${pct(csi / all)}) to insert and ${ms(readBack)} (${pct(readBack / all)}) to read back the minutes just written; the window rows ${ms(windows)} (${pct(windows / all)}); the garbage collector had ${pctOr(shareOf(g.profile, '(garbage collector)'))} of the JavaScript thread` : ''}. What would move it: the CSI scored from the rows the flush just wrote (no read back) or by a role of its own off the aggregator's cores, a smaller stored explanation per CSI row, and fewer objects per window row.`,
     );
   }
   const i = r.ingest;
