@@ -609,6 +609,25 @@ function missedTargets(r: BenchReport): string[] {
       `- **(4) freshness p99** (${ms(r.freshness.pipeline.p99Ms)}): close → stored p99 ${ms(b.stored.p99Ms)}, stored → readable p99 ${ms(b.read.p99Ms)}, one \`GET /api/v1/csi\` p99 ${ms(b.csiAnswer.p99Ms)} under the load. What would move it: the CSI materialised in the flush that writes the window (no separate tick), and a lighter CSI read.`,
     );
   }
+  const mem = r.memory?.byKeys[r.memory.byKeys.length - 1];
+  if (mem && mem.open.rssBytesPerKey > TARGETS.memoryBytesPerKey) {
+    lines.push(
+      `- **(6) RSS per open key** (${kb(mem.open.rssBytesPerKey)} against ${kb(mem.open.heapBytesPerKey)} of heap, whose target is met): the difference is the allocator's and the heap's slack over the live objects. What would move it: fewer, larger allocations per window (state in typed arrays rather than objects).`,
+    );
+  }
+  const scale = r.readScale;
+  if (scale && Math.max(scale.pipeline.kpisMs, scale.pipeline.kqisMs, scale.pipeline.csiMs) > READ_SCALE_TARGET_MS) {
+    const queries = scale.csiQueries ?? [];
+    lines.push(
+      `- **(9) read at scale** (KPIs / KQIs / CSI ${ms(scale.pipeline.kpisMs)} / ${ms(scale.pipeline.kqisMs)} / ${ms(scale.pipeline.csiMs)}; the alternative's KPIs ${ms(scale.alternative.kpisMs)}, ×${n2(scale.alternative.kpisMs / scale.pipeline.kpisMs)} the pipeline's, in the same phase): one CSI read is ${queries.length} queries one after another, ${ms(queries.reduce((a, q) => a + q.ms, 0))} in all (the slowest ${[
+        ...queries,
+      ]
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, 3)
+        .map((q) => `${q.table} ${ms(q.ms)}`)
+        .join(', ')}). What would move it: the rollup check and each table's day and minute reads as one query.`,
+    );
+  }
   return lines.length === 0
     ? []
     : ['Missed targets: where their time went in this run, and what would move them.', '', ...lines, ''];
