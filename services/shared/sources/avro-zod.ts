@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { commonFields, name, origin, timestamp, UNKNOWN } from './common.ts';
 
 /**
- * Generates the input validator of a declared source from its Avro schema, so the schema
- * is the single place a field is declared (Vector's "config schema is the source of
- * truth"). Rules, in words a data engineer can check against the .avsc:
+ * Generates the input validator of a source from its Avro schema, so the schema is the
+ * single place a field is declared (Vector's "config schema is the source of truth"):
+ * declared sources with their declaration's checks, built-in ones (`built-in.ts`) with
+ * `InputOptions` too. Rules, in words a data engineer can check against the .avsc:
  *
  * - a field is required unless it has a `default` or its union contains `null`;
  * - string → string, boolean → boolean, int/long → whole number, float/double → finite

@@ -3,7 +3,9 @@ import type { z } from 'zod';
 /**
  * A source, declared: its input schema (checked at the HTTP edge), how a valid input
  * becomes the record on the bus, and the Avro schema file that encodes that record.
- * Adding a source is one file like `probe.ts` plus one line in `registry.ts`.
+ * A built-in source is its .avsc plus one `builtInSource` call (`built-in.ts`, e.g.
+ * `services/families/probe/source.ts`) and one line in `registry.ts`; a declared source is
+ * an .avsc plus a YAML declaration (`declared.ts`).
  */
 /** What the sender may claim, from its token (ingest/auth.ts). */
 export interface RecordContext {
