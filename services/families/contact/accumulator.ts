@@ -27,15 +27,10 @@
 
 import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
 import { ratio } from '../../shared/kpi/ratio.ts';
+import type { ContactRecord } from './record.ts';
 
 /** What the accumulator needs of a ContactRecord (source.ts, beside this file). */
-export interface ContactMeasurement {
-  waitSec: number;
-  abandoned: boolean;
-  handleSec: number | null;
-  resolved: boolean | null;
-  transfers: number | null;
-}
+export type ContactMeasurement = Pick<ContactRecord, 'waitSec' | 'abandoned' | 'handleSec' | 'resolved' | 'transfers'>;
 
 export interface ContactThresholds {
   /** Abandoned before this many seconds of waiting: a short abandon (default 5). */

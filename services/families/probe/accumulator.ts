@@ -31,18 +31,13 @@ import {
 import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
 import { ratio } from '../../shared/kpi/ratio.ts';
 import { addToSketch, emptySketch, mergeSketches, type QuantileSketch, sketchQuantile } from '../../shared/kpi/sketch.ts';
+import type { ProbeRecord } from './record.ts';
 
-/** What the accumulator needs of a ProbeRecord (source.ts, beside this file). */
-export interface ProbeMeasurement {
-  attempts: number;
-  successes: number;
-  latencyMs: number | null;
-  jitterMs: number | null;
-  packetLossPct: number | null;
-  packetsSent: number | null;
-  throughputKbps: number | null;
-  mos: number | null;
-}
+/** What the accumulator needs of a ProbeRecord (record.ts, generated from the .avsc). */
+export type ProbeMeasurement = Pick<
+  ProbeRecord,
+  'attempts' | 'successes' | 'latencyMs' | 'jitterMs' | 'packetLossPct' | 'packetsSent' | 'throughputKbps' | 'mos'
+>;
 
 export interface ProbeAccumulator {
   /** Attempts and successes split by maintenance cover (availability.ts). */

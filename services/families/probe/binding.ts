@@ -189,7 +189,5 @@ export const probeQualityBinding = kpiBinding<ProbeRecord, ProbeAccumulator>({
   family: 'probe',
   dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
   empty: PROBE_FAMILY.empty,
-  add: (acc, r) => {
-    PROBE_FAMILY.add(acc, r);
-  },
+  add: PROBE_FAMILY.add,
 });

@@ -10,14 +10,13 @@
 
 import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
 import { ratio } from '../../shared/kpi/ratio.ts';
+import type { SocialRecord } from './record.ts';
 
 /** Strictly below this a mention is negative; the dead band around 0 keeps neutral noise out. */
 export const NEGATIVE_SENTIMENT_BELOW = -0.05;
 
 /** What the accumulator needs of a SocialRecord (source.ts, beside this file). */
-export interface SocialMeasurement {
-  sentiment: number;
-}
+export type SocialMeasurement = Pick<SocialRecord, 'sentiment'>;
 
 export interface SocialAccumulator {
   mentions: number;

@@ -8,7 +8,5 @@ export const socialBinding = kpiBinding<SocialRecord, SocialAccumulator>({
   family: 'social',
   dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
   empty: SOCIAL_FAMILY.empty,
-  add: (acc, r) => {
-    SOCIAL_FAMILY.add(acc, r);
-  },
+  add: SOCIAL_FAMILY.add,
 });

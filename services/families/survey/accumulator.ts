@@ -11,12 +11,10 @@
 
 import type { KpiFamilyDefinition } from '../../shared/kpi/family.ts';
 import { ratio } from '../../shared/kpi/ratio.ts';
+import type { SurveyRecord } from './record.ts';
 
 /** What the accumulator needs of a SurveyRecord (source.ts, beside this file). */
-export interface SurveyMeasurement {
-  kind: 'nps' | 'csat' | 'ces';
-  score: number;
-}
+export type SurveyMeasurement = Pick<SurveyRecord, 'kind' | 'score'>;
 
 export interface SurveyAccumulator {
   npsResponses: number;

@@ -8,7 +8,5 @@ export const surveyBinding = kpiBinding<SurveyRecord, SurveyAccumulator>({
   family: 'survey',
   dims: (r) => ({ service: r.service, region: r.region, segment: r.segment, origin: r.origin }),
   empty: SURVEY_FAMILY.empty,
-  add: (acc, r) => {
-    SURVEY_FAMILY.add(acc, r);
-  },
+  add: SURVEY_FAMILY.add,
 });

@@ -34,9 +34,7 @@ export function builtInSource<R extends { ts: number }, X extends object = objec
 ): SourceDefinition<Posted<R, X>, R> {
   const { input, fields } = zodFromAvro(readSchemaFile(spec.schemaFile), ROLES, spec.checks ?? {}, spec);
   const { refine, derive } = spec;
-  const validator = refine
-    ? input.superRefine((e, ctx) => refine(e as Posted<R, X>, ctx))
-    : (input as unknown as z.ZodType<Posted<R, X>>);
+  const validator = refine ? input.superRefine((e, ctx) => refine(e as Posted<R, X>, ctx)) : input;
   return {
     name: spec.name,
     schemaFile: spec.schemaFile,
