@@ -64,7 +64,8 @@ describe('KPIs, KQIs and CSI from contact, survey and social events', () => {
 
     const k = await eventually('all families in the hour', async () => {
       const kpis = await hourKpis();
-      return kpis.answered === 3 && kpis.nps !== null && kpis.social_volume === 3 ? kpis : undefined;
+      // The last event of each post: c5 (the third answered), s8 and s9 (CES 3), p3 (the third post).
+      return kpis.answered === 3 && kpis.ces === 3 && kpis.social_volume === 3 ? kpis : undefined;
     });
     // offered = 5 received − 1 short abandon = 4; answered 3; abandoned (not short) 1
     expect([k.offered, k.answered, k.abandoned, k.short_abandons]).toEqual([4, 3, 1, 1]);
