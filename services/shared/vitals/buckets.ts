@@ -21,7 +21,7 @@ import {
   type KpiFilter,
   whereClause,
 } from './filter.ts';
-import { readProbeCounts } from './probe-counts.ts';
+import { type ProbeCounts, readProbeCounts } from './probe-counts.ts';
 import { windowSource } from './rollup.ts';
 import { Slices } from './slices.ts';
 
@@ -109,17 +109,26 @@ async function readBuckets(
   const idOf = groupIdOf(grouping);
   const params: Record<string, unknown> = { stepMs: bucketing.stepMs, originMs: bucketing.originMs };
   // Whole days of the range from kpi_1d where its rollup is current (rollup.ts).
-  const source = await windowSource(store, 'kpi_1m', whereClause(f, params, { segment: true, grouping }), params, f, bucketing);
-  const families = await store.query<GroupRow & { family: string; bucket: string; sums: Record<string, number> }>(
-    `SELECT ${keyColumns}family, ${bucketSql(bucketing)} AS bucket, sumMap(sums) AS sums
-     FROM ${source}
-     GROUP BY ${keyColumns}family, bucket ORDER BY bucket`,
-    params,
-  );
-  // Availability and Serviceability come from probe_kpi_1m, which keeps the maintenance
-  // split up to date; it has no segment, so a segment filter leaves them out.
-  const probeCounts =
-    f.segment === undefined && grouping.by !== 'segment' ? await readProbeCounts(store, f, bucketing, grouping) : new Map();
+  const readFamilies = async () => {
+    const source = await windowSource(store, 'kpi_1m', whereClause(f, params, { segment: true, grouping }), params, f, bucketing);
+    return store.query<GroupRow & { family: string; bucket: string; sums: Record<string, number> }>(
+      `SELECT ${keyColumns}family, ${bucketSql(bucketing)} AS bucket, sumMap(sums) AS sums
+       FROM ${source}
+       GROUP BY ${keyColumns}family, bucket ORDER BY bucket`,
+      params,
+    );
+  };
+  // The three reads side by side: embedded, each read connection runs one (a CSI read
+  // waited for them one after another); a server runs them at once.
+  const [families, probeCounts, surgeRows] = await Promise.all([
+    readFamilies(),
+    // Availability and Serviceability come from probe_kpi_1m, which keeps the maintenance
+    // split up to date; it has no segment, so a segment filter leaves them out.
+    f.segment === undefined && grouping.by !== 'segment'
+      ? readProbeCounts(store, f, bucketing, grouping)
+      : Promise.resolve(new Map<string, Map<number, ProbeCounts>>()),
+    readSurgeMinutes(store, f, grouping),
+  ]);
   const buckets = new Map<string, Map<number, KpiBucket>>();
   const bucket = (id: string, start: number) => {
     let ofKey = buckets.get(id);
@@ -159,7 +168,7 @@ async function readBuckets(
       b.accumulators.probe = probe;
     }
   }
-  await addSocialSurge(store, f, bucketing, grouping, buckets);
+  addSocialSurge(surgeRows, f, bucketing, grouping, buckets);
   const out = new Map<string, KpiBucket[]>();
   for (const [id, ofKey] of buckets)
     out.set(
@@ -169,24 +178,30 @@ async function readBuckets(
   return out;
 }
 
+type SurgeMinute = GroupRow & { minute: string; mentions: string };
+
 /** Surge is per minute against a trailing baseline, so it is read minute by minute with history before `from`. */
-async function addSocialSurge(
-  store: Store,
-  f: KpiFilter,
-  bucketing: Bucketing,
-  grouping: Grouping,
-  buckets: Map<string, Map<number, KpiBucket>>,
-): Promise<void> {
+function readSurgeMinutes(store: Store, f: KpiFilter, grouping: Grouping): Promise<SurgeMinute[]> {
   const start = Math.floor(f.from / MINUTE) * MINUTE - SURGE_HISTORY_MINUTES * MINUTE;
   const params: Record<string, unknown> = {};
   const keyColumns = groupColumns(grouping);
-  const idOf = groupIdOf(grouping);
-  const rows = await store.query<GroupRow & { minute: string; mentions: string }>(
+  return store.query<SurgeMinute>(
     `SELECT ${keyColumns}toUnixTimestamp64Milli(window_start) AS minute, sum(sums['mentions']) AS mentions
      FROM ${store.table('kpi_1m')} FINAL WHERE family = 'social' AND ${whereClause({ ...f, from: start }, params, { segment: true, grouping })}
      GROUP BY ${keyColumns}minute ORDER BY ${keyColumns}minute`,
     params,
   );
+}
+
+/** Each bucket's largest surge z, from its key's minutes (`readSurgeMinutes`). */
+function addSocialSurge(
+  rows: readonly SurgeMinute[],
+  f: KpiFilter,
+  bucketing: Bucketing,
+  grouping: Grouping,
+  buckets: Map<string, Map<number, KpiBucket>>,
+): void {
+  const idOf = groupIdOf(grouping);
   // Walk each key's minutes that have mentions; a gap is a run of zero-mention windows.
   // After GAP_CAP empty windows the baseline has decayed to nothing (0.9^200 ≈ 7e-10), so
   // a longer gap is fed as GAP_CAP windows: a year of history costs its data, not its minutes.

@@ -92,12 +92,13 @@ export async function readKqiSeries(store: Store, model: CxModel, f: KpiFilter, 
 
 /** CSI per bucket with its explanation, and the value-weighted CSI across the model's segments (none under a segment filter). */
 export async function readCsiSeries(store: Store, model: CxModel, f: KpiFilter, o: ReadOptions) {
-  const buckets = await readKpiBuckets(store, f);
-  // Every segment's buckets in one read.
-  const bySegment =
+  // The buckets and every segment's buckets (in one read), side by side.
+  const [buckets, bySegment] = await Promise.all([
+    readKpiBuckets(store, f),
     f.segment === undefined
-      ? await readKpiBucketsBySegment(store, f, Object.keys(model.segments))
-      : new Map<string, KpiBucket[]>();
+      ? readKpiBucketsBySegment(store, f, Object.keys(model.segments))
+      : Promise.resolve(new Map<string, KpiBucket[]>()),
+  ]);
   return mapInSlices(buckets, (b) => ({
     start: b.start,
     end: bucketEnd(b, f),
