@@ -65,6 +65,20 @@ describe.skipIf(!run)('incidents on the dashboard', () => {
       ['availability', 0],
     ]);
 
+    // The job may open it from the first minutes of the outage: the timeline the page draws
+    // is complete once every outage minute of both signals is scored.
+    await eventually(
+      'the incident timeline to hold the three outage minutes of each signal',
+      async () => {
+        const res = await getJson<{
+          timeline: { minutes: Array<{ signals: Record<string, { anomalous: boolean }> }> };
+        }>(`${pipeline.url}/api/v1/incidents/${id}`);
+        const count = (signal: string) => res.body.timeline.minutes.filter((m) => m.signals[signal]?.anomalous).length;
+        return count('serviceability') === 3 && count('availability') === 3 ? true : undefined;
+      },
+      90_000,
+    );
+
     const { page, errors } = await openPage(browser, { width: 1600, height: 1000 });
     // The panel's own requests must all succeed (the page's other panels are dashboard.test.ts's concern).
     const failed: string[] = [];

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../../services/app.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { Simulator } from '../../services/simulator/simulator.ts';
-import { eventually, getJson, startTestPipeline } from '../support/pipeline.ts';
+import { readHeaders } from '../support/auth.ts';
+import { eventually, getJson, metricValue, startTestPipeline } from '../support/pipeline.ts';
 
 /**
  * Issue 14's end-to-end cycle on the embedded pipeline (Kafka mock, aggregator, chDB,
@@ -110,7 +111,18 @@ beforeAll(async () => {
   await sim.start({ seedHistory: true });
   await sim.stop();
   A = Math.ceil((now - 60 * MIN) / HALF_HOUR) * HALF_HOUR;
-  // The history has landed when the cycle's last minute reads and the counts stop moving.
+  // The history has landed when the aggregator has every message the simulator produced
+  // (its posts land apart, over several partitions)...
+  await eventually(
+    'the aggregator to consume every simulated message',
+    async () => {
+      const text = await (await fetch(`${p.url}/metrics`, { headers: readHeaders() })).text();
+      const produced = metricValue(text, 'cxv_bus_messages_produced_total');
+      return produced > 0 && metricValue(text, 'cxv_bus_messages_consumed_total') === produced ? true : undefined;
+    },
+    120_000,
+  );
+  // ...and, their flush done, the cycle's feeds read and the counts stop moving.
   let last = -1;
   await eventually(
     'the simulated half-hour to land',
