@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Pipeline } from '../../services/app.ts';
 import { silentLogger } from '../../services/shared/log.ts';
 import { Simulator } from '../../services/simulator/simulator.ts';
-import { readHeaders } from '../support/auth.ts';
-import { eventually, getJson, metricValue, startTestPipeline } from '../support/pipeline.ts';
+import { allConsumed, eventually, getJson, startTestPipeline } from '../support/pipeline.ts';
 
 /**
  * Issue 14's end-to-end cycle on the embedded pipeline (Kafka mock, aggregator, chDB,
@@ -113,15 +112,7 @@ beforeAll(async () => {
   A = Math.ceil((now - 60 * MIN) / HALF_HOUR) * HALF_HOUR;
   // The history has landed when the aggregator has every message the simulator produced
   // (its posts land apart, over several partitions)...
-  await eventually(
-    'the aggregator to consume every simulated message',
-    async () => {
-      const text = await (await fetch(`${p.url}/metrics`, { headers: readHeaders() })).text();
-      const produced = metricValue(text, 'cxv_bus_messages_produced_total');
-      return produced > 0 && metricValue(text, 'cxv_bus_messages_consumed_total') === produced ? true : undefined;
-    },
-    120_000,
-  );
+  await allConsumed(p.url, 120_000);
   // ...and, their flush done, the cycle's feeds read and the counts stop moving.
   let last = -1;
   await eventually(

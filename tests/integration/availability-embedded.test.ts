@@ -3,7 +3,15 @@ import type { AvailabilityReport } from '../../services/api/availability.ts';
 import type { Pipeline } from '../../services/app.ts';
 import { generateIngestToken, hashIngestToken } from '../../services/ingest/auth.ts';
 import { readHeaders } from '../support/auth.ts';
-import { eventually, getJson, metricValue, postJson, startTestPipeline, testIngestToken } from '../support/pipeline.ts';
+import {
+  allConsumed,
+  eventually,
+  getJson,
+  metricValue,
+  postJson,
+  startTestPipeline,
+  testIngestToken,
+} from '../support/pipeline.ts';
 
 /**
  * The embedded stack end to end, in-process: HTTP ingest → Avro on the mock Kafka →
@@ -201,12 +209,7 @@ describe('embedded pipeline: probe and maintenance events to Availability and Se
     expect(metricValue(after, 'cxv_ingest_events_received_total')).toBe(
       metricValue(after, 'cxv_ingest_events_accepted_total') + metricValue(after, 'cxv_ingest_events_rejected_total'),
     );
-    await eventually('aggregator consumed every produced message', async () => {
-      const text = await (await fetch(`${pipeline.url}/metrics`, { headers: readHeaders() })).text();
-      return metricValue(text, 'cxv_bus_messages_consumed_total') === metricValue(text, 'cxv_bus_messages_produced_total')
-        ? text
-        : undefined;
-    });
+    await allConsumed(pipeline.url);
   });
 
   it('refuses an unknown source, a wrong content type and an unparsable body with the one error shape', async () => {

@@ -50,6 +50,23 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
 }
 
 /**
+ * Waits until the aggregator has consumed every message produced to the bus (the /metrics
+ * counters equal, and not zero): posts land apart, over partitions and topics, so a read
+ * before that may see part of them. Returns the /metrics text it ended on.
+ */
+export function allConsumed(url: string, timeoutMs = 30_000): Promise<string> {
+  return eventually(
+    'the aggregator to consume every produced message',
+    async () => {
+      const text = await (await fetch(`${url}/metrics`, { headers: readHeaders() })).text();
+      const produced = metricValue(text, 'cxv_bus_messages_produced_total');
+      return produced > 0 && metricValue(text, 'cxv_bus_messages_consumed_total') === produced ? text : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/**
  * The ingest token of the pipelines started here: with no CXV_INGEST_TOKENS, ingest
  * accepts the process's demo token, and the tests run in the same process.
  */
